@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import type { SandboxHostConfig } from './sandbox/sandbox-host.ts';
+
+/** The executor's environment variables, read and validated here and nowhere else. */
+const hostEnvSchema = z.object({
+  RUNBOX_SANDBOX_DIR: z.string().min(1).optional(),
+  RUNBOX_CGROUP: z.enum(['auto', 'v1', 'v2']).default('auto'),
+  RUNBOX_CGROUP_V2_BASE: z.string().startsWith('/').optional(),
+  RUNBOX_SANDBOX_UID: z.coerce.number().int().min(1).max(4_294_967_294).default(64000),
+  RUNBOX_WORKSPACE_TMPFS: z.enum(['0', '1']).default('1'),
+  RUNBOX_ALLOW_UNSAFE_SANDBOX: z.enum(['0', '1']).default('0'),
+});
+
+export class EnvConfigError extends Error {
+  readonly code = 'ENV_CONFIG';
+  readonly variable: string;
+  constructor(variable: string, problem: string) {
+    super(`environment variable ${variable}: ${problem}`);
+    this.name = 'EnvConfigError';
+    this.variable = variable;
+  }
+}
+
+export interface HostEnv {
+  host: SandboxHostConfig;
+  /** Run untrusted code even when the self-test finds a broken layer. Loud in every log. */
+  allowUnsafeSandbox: boolean;
+}
+
+export function hostEnvFrom(env: NodeJS.ProcessEnv): HostEnv {
+  const parsed = hostEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new EnvConfigError(String(issue?.path[0] ?? '?'), issue?.message ?? 'invalid');
+  }
+  const value = parsed.data;
+  return {
+    host: {
+      stateDir: value.RUNBOX_SANDBOX_DIR,
+      cgroup: value.RUNBOX_CGROUP,
+      cgroupV2Base: value.RUNBOX_CGROUP_V2_BASE,
+      sandboxUid: value.RUNBOX_SANDBOX_UID,
+      workspaceTmpfs: value.RUNBOX_WORKSPACE_TMPFS === '1',
+    },
+    allowUnsafeSandbox: value.RUNBOX_ALLOW_UNSAFE_SANDBOX === '1',
+  };
+}

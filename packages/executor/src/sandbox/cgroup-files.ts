@@ -1,0 +1,110 @@
+import { readFile, writeFile, rmdir } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export async function readText(path: string): Promise<string> {
+  return readFile(path, 'utf8');
+}
+
+export async function readNumber(path: string): Promise<number> {
+  const text = (await readFile(path, 'utf8')).trim();
+  return text === 'max' ? Number.POSITIVE_INFINITY : Number(text);
+}
+
+export async function writeText(path: string, value: string): Promise<void> {
+  await writeFile(path, value);
+}
+
+/** Parses `key value` lines such as memory.stat, cpu.stat, memory.events, memory.oom_control. */
+export function parseKeyValues(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const [key, value] = line.trim().split(/\s+/);
+    if (key && value !== undefined) values.set(key, Number(value));
+  }
+  return values;
+}
+
+export function parsePids(text: string): number[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map(Number);
+}
+
+export async function readPids(procsFile: string): Promise<number[]> {
+  try {
+    return parsePids(await readFile(procsFile, 'utf8'));
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return [];
+    throw error;
+  }
+}
+
+export function isErrno(error: unknown, code: string): boolean {
+  return error instanceof Error && 'code' in error && error.code === code;
+}
+
+export function killPids(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (error) {
+      if (!isErrno(error, 'ESRCH')) throw error;
+    }
+  }
+}
+
+/**
+ * The kill both cgroup versions share: freeze (so nothing forks or runs between reading the pid
+ * list and the kill), SIGKILL everything but `spare`, thaw, let `spare` reap its children and exit,
+ * then kill whatever is left.
+ */
+export async function killFrozenGroup(group: {
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
+  pids(): Promise<number[]>;
+  spare: number | undefined;
+  name: string;
+}): Promise<void> {
+  await group.freeze();
+  killPids((await group.pids()).filter((pid) => pid !== group.spare));
+  await group.thaw();
+  const onlySpareLeft = async (): Promise<boolean> =>
+    (await group.pids()).every((pid) => pid === group.spare);
+  await waitUntil(onlySpareLeft, { timeoutMs: 1_000 });
+  for (let round = 0; round < 3; round++) {
+    killPids(await group.pids());
+    if (await waitUntil(async () => (await group.pids()).length === 0, { timeoutMs: 2_000 }))
+      return;
+  }
+  throw new Error(
+    `processes survived the kill of cgroup ${group.name}: ${(await group.pids()).join(', ')}`,
+  );
+}
+
+/** Polls `check` until it returns true or the deadline passes. Returns whether it held. */
+export async function waitUntil(
+  check: () => Promise<boolean>,
+  options: { timeoutMs: number; intervalMs?: number },
+): Promise<boolean> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(options.intervalMs ?? 2);
+  }
+}
+
+/** rmdir that tolerates a cgroup already gone and retries while the kernel is still emptying it. */
+export async function removeCgroupDir(path: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await rmdir(path);
+      return;
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return;
+      if (!isErrno(error, 'EBUSY') || attempt >= 200) throw error;
+      await sleep(5);
+    }
+  }
+}

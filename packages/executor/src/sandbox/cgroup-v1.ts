@@ -1,0 +1,201 @@
+import { mkdir, readdir, access } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  assertCgroupName,
+  CgroupUnavailableError,
+  type CgroupDriver,
+  type CgroupUsage,
+  type RunCgroup,
+} from './cgroup.ts';
+import {
+  isErrno,
+  killFrozenGroup,
+  parseKeyValues,
+  readNumber,
+  readPids,
+  readText,
+  removeCgroupDir,
+  waitUntil,
+  writeText,
+} from './cgroup-files.ts';
+import type { SandboxLimits } from './limits.ts';
+
+/** The v1 controllers a run needs, and where each hierarchy is mounted. */
+export interface V1Mounts {
+  memory: string;
+  pids: string;
+  cpu: string;
+  cpuacct: string;
+  freezer: string;
+}
+
+const CPU_PERIOD_US = 100_000;
+
+/** Finds the v1 hierarchies in /proc/self/mountinfo text. Returns null when one is missing. */
+export function parseV1Mounts(mountinfo: string): V1Mounts | null {
+  const found: Partial<V1Mounts> = {};
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    const [fstype, , superOptions = ''] = right.split(' ');
+    if (fstype !== 'cgroup') continue;
+    const mountPoint = left.split(' ')[4];
+    if (!mountPoint) continue;
+    for (const option of superOptions.split(',')) {
+      if (option in emptyMounts && found[option as keyof V1Mounts] === undefined) {
+        found[option as keyof V1Mounts] = mountPoint;
+      }
+    }
+  }
+  const { memory, pids, cpu, cpuacct, freezer } = found;
+  if (!memory || !pids || !cpu || !cpuacct || !freezer) return null;
+  return { memory, pids, cpu, cpuacct, freezer };
+}
+
+const emptyMounts: Record<keyof V1Mounts, true> = {
+  memory: true,
+  pids: true,
+  cpu: true,
+  cpuacct: true,
+  freezer: true,
+};
+
+export function createV1Driver(mounts: V1Mounts, groupName = 'runbox'): CgroupDriver {
+  const parents = {
+    memory: join(mounts.memory, groupName),
+    pids: join(mounts.pids, groupName),
+    cpu: join(mounts.cpu, groupName),
+    cpuacct: join(mounts.cpuacct, groupName),
+    freezer: join(mounts.freezer, groupName),
+  };
+  const uniqueParents = [...new Set(Object.values(parents))];
+
+  async function ensureParents(): Promise<void> {
+    for (const parent of uniqueParents) await mkdir(parent, { recursive: true });
+  }
+
+  function runGroup(runId: string): RunCgroup {
+    const dirs = {
+      memory: join(parents.memory, runId),
+      pids: join(parents.pids, runId),
+      cpu: join(parents.cpu, runId),
+      cpuacct: join(parents.cpuacct, runId),
+      freezer: join(parents.freezer, runId),
+    };
+    const paths = [...new Set(Object.values(dirs))];
+    const procsFiles = paths.map((dir) => join(dir, 'cgroup.procs'));
+
+    async function pids(): Promise<number[]> {
+      const all = new Set<number>();
+      for (const file of procsFiles) for (const pid of await readPids(file)) all.add(pid);
+      return [...all];
+    }
+
+    return {
+      version: 'v1',
+      paths,
+      procsFiles,
+      async usage(): Promise<CgroupUsage> {
+        const [cpuNs, peak, current] = await Promise.all([
+          readNumber(join(dirs.cpuacct, 'cpuacct.usage')),
+          readNumber(join(dirs.memory, 'memory.max_usage_in_bytes')),
+          readNumber(join(dirs.memory, 'memory.usage_in_bytes')),
+        ]);
+        return {
+          cpuMs: Math.round(cpuNs / 1e6),
+          peakMemoryBytes: peak,
+          currentMemoryBytes: current,
+        };
+      },
+      async oomKilled(): Promise<boolean> {
+        const control = parseKeyValues(await readText(join(dirs.memory, 'memory.oom_control')));
+        return (control.get('oom_kill') ?? 0) > 0;
+      },
+      pids,
+      async killAll(spare?: number): Promise<void> {
+        const freezerState = join(dirs.freezer, 'freezer.state');
+        await killFrozenGroup({
+          name: dirs.freezer,
+          spare,
+          pids,
+          async freeze() {
+            await writeText(freezerState, 'FROZEN');
+            await waitUntil(async () => (await readText(freezerState)).trim() === 'FROZEN', {
+              timeoutMs: 1_000,
+            });
+          },
+          thaw: () => writeText(freezerState, 'THAWED'),
+        });
+      },
+      async remove(): Promise<void> {
+        for (const dir of paths) await removeCgroupDir(dir);
+      },
+    };
+  }
+
+  return {
+    version: 'v1',
+    location: `v1 hierarchies memory, pids, cpu, cpuacct, freezer under /${groupName}`,
+    async create(runId: string, limits: SandboxLimits): Promise<RunCgroup> {
+      assertCgroupName(runId);
+      await ensureParents();
+      const group = runGroup(runId);
+      for (const dir of group.paths) await mkdir(dir);
+      const memoryDir = join(parents.memory, runId);
+      await writeText(join(memoryDir, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+      await writeOptional(
+        join(memoryDir, 'memory.memsw.limit_in_bytes'),
+        String(limits.memoryBytes),
+      );
+      await writeOptional(join(memoryDir, 'memory.swappiness'), '0');
+      await writeText(join(parents.pids, runId, 'pids.max'), String(limits.maxProcesses));
+      const cpuDir = join(parents.cpu, runId);
+      await writeText(join(cpuDir, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+      await writeText(
+        join(cpuDir, 'cpu.cfs_quota_us'),
+        String(Math.max(1_000, Math.round(limits.cpus * CPU_PERIOD_US))),
+      );
+      return group;
+    },
+    async removeStale(): Promise<number> {
+      let removed = 0;
+      let names: string[] = [];
+      try {
+        names = (await readdir(parents.freezer, { withFileTypes: true }))
+          .filter((entry) => entry.isDirectory())
+          .map((entry) => entry.name);
+      } catch (error) {
+        if (isErrno(error, 'ENOENT')) return 0;
+        throw error;
+      }
+      for (const name of names) {
+        const group = runGroup(name);
+        await group.killAll();
+        await group.remove();
+        removed++;
+      }
+      return removed;
+    },
+  };
+}
+
+async function writeOptional(path: string, value: string): Promise<void> {
+  try {
+    await access(path);
+  } catch {
+    return;
+  }
+  await writeText(path, value);
+}
+
+export async function assertV1Writable(mounts: V1Mounts): Promise<void> {
+  for (const [controller, mountPoint] of Object.entries(mounts)) {
+    try {
+      await access(join(mountPoint, 'cgroup.procs'));
+    } catch {
+      throw new CgroupUnavailableError(
+        `cgroup v1 ${controller} hierarchy at ${mountPoint} is not usable`,
+      );
+    }
+  }
+}

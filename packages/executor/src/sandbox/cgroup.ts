@@ -1,0 +1,60 @@
+import type { SandboxLimits } from './limits.ts';
+
+export type CgroupVersion = 'v1' | 'v2';
+
+export interface CgroupUsage {
+  /** CPU time of every process the run had, user + system. */
+  cpuMs: number;
+  /** Highest memory use of the whole run (v2 before 5.19: highest sampled value). */
+  peakMemoryBytes: number;
+  /** Memory in use now. */
+  currentMemoryBytes: number;
+}
+
+/** The cgroup(s) of one run. Everything the run starts is inside; the kill takes all of it. */
+export interface RunCgroup {
+  readonly version: CgroupVersion;
+  /** Files the launcher writes its pid into before it execs anything. */
+  readonly procsFiles: readonly string[];
+  /** Every directory of this run's cgroup (one for v2, one per hierarchy for v1). */
+  readonly paths: readonly string[];
+  usage(): Promise<CgroupUsage>;
+  /** True once the kernel's OOM killer has killed a process of this run. */
+  oomKilled(): Promise<boolean>;
+  /** Host pids still in the cgroup. */
+  pids(): Promise<number[]>;
+  /**
+   * Freezes, kills and waits until no process is left; SIGSTOP or fork races cannot dodge it.
+   * `spare` (the bwrap monitor, our direct child) is killed last, after it has reaped the sandbox:
+   * killed first, its children would be orphaned to the host's init as zombies.
+   */
+  killAll(spare?: number): Promise<void>;
+  /** Removes the cgroup; call after killAll. */
+  remove(): Promise<void>;
+}
+
+export interface CgroupDriver {
+  readonly version: CgroupVersion;
+  /** Where runs' cgroups are made, for reports. */
+  readonly location: string;
+  create(runId: string, limits: SandboxLimits): Promise<RunCgroup>;
+  /** Kills and removes run cgroups left behind by a server that died. */
+  removeStale(): Promise<number>;
+}
+
+export class CgroupUnavailableError extends Error {
+  readonly code = 'CGROUP_UNAVAILABLE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'CgroupUnavailableError';
+  }
+}
+
+/** cgroup names are built from run ids; anything else could walk the cgroup tree. */
+export function assertCgroupName(name: string): void {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
+    throw new TypeError(
+      `invalid cgroup name ${JSON.stringify(name)}: letters, digits, _ and - only`,
+    );
+  }
+}

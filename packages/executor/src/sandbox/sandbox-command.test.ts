@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from './limits.ts';
+import {
+  buildSandboxInvocation,
+  SANDBOX_INIT,
+  type SandboxCommandSpec,
+} from './sandbox-command.ts';
+
+const spec: SandboxCommandSpec = {
+  argv: ['/usr/bin/python3', '/workspace/main.py'],
+  limits: { ...DEFAULT_LIMITS, openFiles: 99, workspaceBytes: 12345, tmpBytes: 777 },
+  workspaceDir: '/srv/ws/1',
+  env: { PATH: '/usr/bin', HOME: '/tmp' },
+  cgroupProcsFiles: ['/cg/memory/r1/cgroup.procs', '/cg/pids/r1/cgroup.procs'],
+  runAs: { uid: 64000, gid: 64001 },
+  mounts: [
+    { source: '/host/node', dest: '/opt/runbox/bin/node' },
+    { source: '/etc/alternatives', dest: '/etc/alternatives', optional: true },
+  ],
+  tools: {
+    sh: '/bin/bash',
+    prlimit: '/usr/bin/prlimit',
+    setpriv: '/usr/bin/setpriv',
+    bwrap: '/usr/bin/bwrap',
+  },
+};
+
+function pairsAfter(args: readonly string[], flag: string): string[] {
+  return args.flatMap((arg, index) => (arg === flag ? [args[index + 1] ?? ''] : []));
+}
+
+describe('buildSandboxInvocation', () => {
+  const invocation = buildSandboxInvocation(spec);
+  const { args } = invocation;
+
+  it('starts the launcher with nothing of the server environment', () => {
+    expect(invocation.file).toBe('/bin/bash');
+    expect(invocation.env).toEqual({ PATH: '/usr/bin:/bin' });
+  });
+
+  it('joins every cgroup before the first exec, in order', () => {
+    const separator = args.indexOf('--');
+    expect(args.slice(0, 3)).toEqual(['--norc', '--noprofile', '-c']);
+    expect(args.slice(5, separator)).toEqual(spec.cgroupProcsFiles);
+    expect(args[separator + 1]).toBe('/usr/bin/prlimit');
+  });
+
+  it('sets descriptor, file-size and core rlimits from the limits', () => {
+    expect(args).toContain('--nofile=99:99');
+    expect(args).toContain('--fsize=12345:12345');
+    expect(args).toContain('--core=0:0');
+  });
+
+  it('drops to the unprivileged host uid before bwrap, with no groups and no_new_privs', () => {
+    const setpriv = args.indexOf('/usr/bin/setpriv');
+    const bwrap = args.indexOf('/usr/bin/bwrap');
+    expect(setpriv).toBeGreaterThan(0);
+    expect(setpriv).toBeLessThan(bwrap);
+    expect(args.slice(setpriv, bwrap)).toEqual([
+      '/usr/bin/setpriv',
+      '--reuid=64000',
+      '--regid=64001',
+      '--clear-groups',
+      '--no-new-privs',
+      '--',
+    ]);
+  });
+
+  it('skips setpriv when the server already is unprivileged', () => {
+    expect(buildSandboxInvocation({ ...spec, runAs: null }).args).not.toContain('/usr/bin/setpriv');
+  });
+
+  it('asks for every namespace and the process-hygiene flags', () => {
+    for (const flag of [
+      '--unshare-user',
+      '--disable-userns',
+      '--unshare-pid',
+      '--as-pid-1',
+      '--unshare-net',
+      '--unshare-ipc',
+      '--unshare-uts',
+      '--unshare-cgroup',
+      '--die-with-parent',
+      '--new-session',
+      '--clearenv',
+    ]) {
+      expect(args).toContain(flag);
+    }
+    expect(pairsAfter(args, '--cap-drop')).toEqual(['ALL']);
+    expect(pairsAfter(args, '--seccomp')).toEqual(['3']);
+  });
+
+  it('binds only /usr, the given runtimes and the workspace; everything else read-only', () => {
+    expect(pairsAfter(args, '--bind')).toEqual(['/srv/ws/1']);
+    expect(pairsAfter(args, '--ro-bind')).toEqual(['/usr', '/host/node']);
+    expect(pairsAfter(args, '--ro-bind-try')).toEqual(['/etc/alternatives']);
+    expect(pairsAfter(args, '--remount-ro')).toEqual(['/dev', '/']);
+    // Read-only remounts come after every mount they must cover.
+    expect(args.lastIndexOf('--remount-ro')).toBeGreaterThan(args.indexOf('--bind'));
+    expect(pairsAfter(args, '--tmpfs')).toEqual(['/tmp', '/dev/shm']);
+    expect(pairsAfter(args, '--size')).toEqual(['777', '777']);
+  });
+
+  it('passes exactly the given environment and ends with the program argv', () => {
+    expect(pairsAfter(args, '--setenv')).toEqual(['PATH', 'HOME']);
+    expect(args.slice(-9)).toEqual([
+      '--',
+      ...SANDBOX_INIT,
+      '/usr/bin/python3',
+      '/workspace/main.py',
+    ]);
+  });
+
+  it('refuses an empty argv', () => {
+    expect(() => buildSandboxInvocation({ ...spec, argv: [] })).toThrow(/must name a program/);
+  });
+});

@@ -1,0 +1,201 @@
+import type { SandboxLimits } from './limits.ts';
+
+/** Where the run's workspace appears inside the sandbox; also the working directory. */
+export const SANDBOX_WORKSPACE = '/workspace';
+/** Identity of the user code inside its user namespace (mapped to an unprivileged host uid). */
+export const SANDBOX_UID = 1000;
+export const SANDBOX_GID = 1000;
+export const SANDBOX_HOSTNAME = 'runbox';
+
+/** File descriptors the launcher is given, in the child's numbering. */
+export const SECCOMP_FD = 3;
+export const STATUS_FD = 4;
+
+export interface ReadOnlyMount {
+  source: string;
+  dest: string;
+  /** Skip silently when the source does not exist (bwrap --ro-bind-try). */
+  optional?: boolean;
+}
+
+export interface HostTools {
+  /** bash, for the launcher. */
+  sh: string;
+  prlimit: string;
+  setpriv: string;
+  bwrap: string;
+}
+
+export interface SandboxCommandSpec {
+  /** Program and arguments, as seen inside the sandbox. */
+  argv: readonly string[];
+  limits: SandboxLimits;
+  /** Host directory bound read-write at /workspace. */
+  workspaceDir: string;
+  /** The complete environment of the user program (already an allowlist). */
+  env: Readonly<Record<string, string>>;
+  /** cgroup.procs files the launcher writes its own pid into before anything else runs. */
+  cgroupProcsFiles: readonly string[];
+  /** Host uid/gid to drop to before bwrap starts; null when the server already is unprivileged. */
+  runAs: { uid: number; gid: number } | null;
+  /** Read-only binds besides /usr: the language runtimes and the synthetic /etc files. */
+  mounts: readonly ReadOnlyMount[];
+  tools: HostTools;
+}
+
+export interface SandboxInvocation {
+  file: string;
+  args: string[];
+  /**
+   * The environment the launcher and bwrap start with. bwrap's own environment is readable from
+   * inside the sandbox through /proc/1/environ, so it holds nothing of the server's.
+   */
+  env: Record<string, string>;
+}
+
+/**
+ * The launcher joins the run's cgroups before it execs anything, so every process the run ever
+ * makes is born inside them: there is no window in which a fork escapes the limits or the kill.
+ * It closes every descriptor but stdio, the seccomp program and the status pipe (one the server
+ * inherited without close-on-exec would otherwise reach the sandbox), then execs
+ * prlimit → setpriv → bwrap. bash, not dash: dash cannot name descriptors above 9.
+ */
+const LAUNCHER_SCRIPT = [
+  'for fd in /proc/$$/fd/*; do fd=${fd##*/}; case $fd in 0|1|2|3|4) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac; done',
+  'while [ "$#" -gt 0 ] && [ "$1" != -- ]; do echo "$$" >"$1" || exit 125; shift; done',
+  'shift',
+  'exec "$@"',
+].join('\n');
+
+/**
+ * PID 1 of the sandbox. bwrap's own init hands the exit status to its monitor through an eventfd
+ * and the monitor exits without reaping it, which leaves a zombie for the host's init (and in a
+ * container whose init does not reap, for ever). With --as-pid-1 the monitor waits for this bash,
+ * and bash, as the namespace's init, reaps every orphan the program leaves. The program runs in
+ * the foreground, so it keeps stdin; `exit $?` stops bash from exec'ing it in its own place.
+ */
+export const SANDBOX_INIT = [
+  '/bin/bash',
+  '--norc',
+  '--noprofile',
+  '-c',
+  '"$@"; exit $?',
+  'runbox-init',
+] as const;
+
+/** Pure: limits and paths in, the argv that starts the sandbox out. */
+export function buildSandboxInvocation(spec: SandboxCommandSpec): SandboxInvocation {
+  if (spec.argv.length === 0) throw new TypeError('sandbox argv must name a program');
+  const { limits, tools } = spec;
+
+  const rlimits = [
+    `--nofile=${limits.openFiles}:${limits.openFiles}`,
+    `--fsize=${limits.workspaceBytes}:${limits.workspaceBytes}`,
+    '--core=0:0',
+  ];
+
+  const dropPrivileges = spec.runAs
+    ? [
+        tools.setpriv,
+        `--reuid=${spec.runAs.uid}`,
+        `--regid=${spec.runAs.gid}`,
+        '--clear-groups',
+        '--no-new-privs',
+        '--',
+      ]
+    : [];
+
+  const bwrap = [
+    tools.bwrap,
+    // Namespaces: a user namespace with one unprivileged id, and a fresh one of every other kind.
+    '--unshare-user',
+    '--uid',
+    String(SANDBOX_UID),
+    '--gid',
+    String(SANDBOX_GID),
+    '--disable-userns',
+    '--unshare-pid',
+    '--as-pid-1',
+    '--unshare-net',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup',
+    '--hostname',
+    SANDBOX_HOSTNAME,
+    '--die-with-parent',
+    '--new-session',
+    '--cap-drop',
+    'ALL',
+    // Filesystem: an empty root with only what the languages need, all of it read-only.
+    '--ro-bind',
+    '/usr',
+    '/usr',
+    '--symlink',
+    'usr/bin',
+    '/bin',
+    '--symlink',
+    'usr/sbin',
+    '/sbin',
+    '--symlink',
+    'usr/lib',
+    '/lib',
+    '--symlink',
+    'usr/lib64',
+    '/lib64',
+    ...spec.mounts.flatMap((m) => [m.optional ? '--ro-bind-try' : '--ro-bind', m.source, m.dest]),
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--size',
+    String(limits.tmpBytes),
+    '--perms',
+    '1777',
+    '--tmpfs',
+    '/tmp',
+    '--size',
+    String(limits.tmpBytes),
+    '--perms',
+    '1777',
+    '--tmpfs',
+    '/dev/shm',
+    '--bind',
+    spec.workspaceDir,
+    SANDBOX_WORKSPACE,
+    '--remount-ro',
+    '/dev',
+    '--remount-ro',
+    '/',
+    '--chdir',
+    SANDBOX_WORKSPACE,
+    '--clearenv',
+    ...Object.entries(spec.env).flatMap(([name, value]) => ['--setenv', name, value]),
+    '--seccomp',
+    String(SECCOMP_FD),
+    '--json-status-fd',
+    String(STATUS_FD),
+    '--',
+    ...SANDBOX_INIT,
+    ...spec.argv,
+  ];
+
+  return {
+    file: tools.sh,
+    args: [
+      // --norc: bash reads ~/.bashrc when its stdin is a socket, and Node's pipes are sockets.
+      '--norc',
+      '--noprofile',
+      '-c',
+      LAUNCHER_SCRIPT,
+      'runbox-launch',
+      ...spec.cgroupProcsFiles,
+      '--',
+      tools.prlimit,
+      ...rlimits,
+      '--',
+      ...dropPrivileges,
+      ...bwrap,
+    ],
+    env: { PATH: '/usr/bin:/bin' },
+  };
+}

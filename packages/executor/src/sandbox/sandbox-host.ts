@@ -1,0 +1,131 @@
+import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSeccompFilter, hostSeccompArch } from './seccomp-filter.ts';
+import type { CgroupDriver } from './cgroup.ts';
+import { detectCgroupDriver, type CgroupPreference } from './cgroup-detect.ts';
+import type { HostTools, ReadOnlyMount } from './sandbox-command.ts';
+import { HOST_ETC_BINDS, SANDBOX_RUNTIME_BIN, syntheticEtcFiles } from './sandbox-environment.ts';
+import { runSandboxed, type SandboxRunOptions, type SandboxRunReport } from './sandbox-run.ts';
+import { createWorkspacePool, type WorkspacePool } from './workspace-pool.ts';
+
+export interface SandboxHostConfig {
+  /** Directory for the sandbox's own files and the workspaces. Default `$TMPDIR/runbox-sandbox`. */
+  stateDir?: string | undefined;
+  /** cgroup version to use. Default 'auto'. */
+  cgroup?: CgroupPreference | undefined;
+  /** v1: the group under each hierarchy that holds runs. Default 'runbox'. */
+  cgroupGroupName?: string | undefined;
+  /** v2: the delegated subtree. Default this process's own cgroup. */
+  cgroupV2Base?: string | undefined;
+  /** Host uid and gid the sandbox runs as when the server is root. Default 64000. */
+  sandboxUid?: number | undefined;
+  /** The Node binary offered inside the sandbox as `node`. Default the one running this server. */
+  nodeBinary?: string | undefined;
+  /** Per-run tmpfs workspaces when allowed to mount. Default true. */
+  workspaceTmpfs?: boolean | undefined;
+}
+
+/** Everything a sandboxed run needs from the host, found and checked once at start. */
+export interface SandboxHost {
+  readonly cgroups: CgroupDriver;
+  readonly workspaces: WorkspacePool;
+  readonly runAs: { uid: number; gid: number } | null;
+  readonly tools: HostTools;
+  readonly stateDir: string;
+  readonly seccompArch: string;
+  run(options: SandboxRunOptions): Promise<SandboxRunReport>;
+  /** Kills leftover runs and workspaces of a server that died; for a server's start, not a test's. */
+  removeStale(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class SandboxHostError extends Error {
+  readonly code = 'SANDBOX_HOST_UNAVAILABLE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'SandboxHostError';
+  }
+}
+
+const TOOL_DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin'];
+
+async function findTool(name: string): Promise<string> {
+  for (const dir of TOOL_DIRS) {
+    const path = join(dir, name);
+    try {
+      await access(path, constants.X_OK);
+      return path;
+    } catch {
+      // next directory
+    }
+  }
+  throw new SandboxHostError(
+    `${name} is not installed (looked in ${TOOL_DIRS.join(', ')}); ./runbox installs it from docker/apt-packages.txt`,
+  );
+}
+
+export async function createSandboxHost(config: SandboxHostConfig = {}): Promise<SandboxHost> {
+  const stateDir = config.stateDir ?? join(tmpdir(), 'runbox-sandbox');
+  const isRoot = process.getuid?.() === 0;
+  const sandboxUid = config.sandboxUid ?? 64000;
+  const runAs = isRoot ? { uid: sandboxUid, gid: sandboxUid } : null;
+
+  const tools: HostTools = {
+    sh: await findTool('bash'),
+    prlimit: await findTool('prlimit'),
+    setpriv: await findTool('setpriv'),
+    bwrap: await findTool('bwrap'),
+  };
+
+  await mkdir(stateDir, { recursive: true, mode: 0o711 });
+  await chmod(stateDir, 0o711);
+  const etcDir = join(stateDir, 'etc');
+  await mkdir(etcDir, { recursive: true, mode: 0o755 });
+  const etcMounts: ReadOnlyMount[] = [];
+  for (const [name, content] of Object.entries(syntheticEtcFiles())) {
+    const path = join(etcDir, name);
+    await writeFile(path, content, { mode: 0o644 });
+    etcMounts.push({ source: path, dest: `/etc/${name}` });
+  }
+
+  const seccompArch = hostSeccompArch();
+  const seccompFile = join(stateDir, `seccomp-${seccompArch}.bpf`);
+  await writeFile(seccompFile, buildSeccompFilter(seccompArch), { mode: 0o644 });
+
+  const nodeBinary = config.nodeBinary ?? process.execPath;
+  const mounts: ReadOnlyMount[] = [
+    ...HOST_ETC_BINDS.map((path) => ({ source: path, dest: path, optional: true })),
+    ...etcMounts,
+    { source: nodeBinary, dest: `${SANDBOX_RUNTIME_BIN}/node` },
+  ];
+
+  const cgroups = await detectCgroupDriver({
+    prefer: config.cgroup ?? 'auto',
+    v2Base: config.cgroupV2Base,
+    v1GroupName: config.cgroupGroupName,
+  });
+
+  const workspaces = await createWorkspacePool({
+    root: join(stateDir, 'workspaces'),
+    owner: runAs,
+    useTmpfs: isRoot && config.workspaceTmpfs !== false,
+  });
+
+  const deps = { cgroups, tools, mounts, runAs, seccompFile };
+  return {
+    cgroups,
+    workspaces,
+    runAs,
+    tools,
+    stateDir,
+    seccompArch,
+    run: (options) => runSandboxed(deps, options),
+    async removeStale() {
+      await cgroups.removeStale();
+      await workspaces.removeStale();
+    },
+    close: () => workspaces.close(),
+  };
+}

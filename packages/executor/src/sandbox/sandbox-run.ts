@@ -1,0 +1,222 @@
+import { spawn, type StdioOptions } from 'node:child_process';
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { CgroupDriver, CgroupUsage } from './cgroup.ts';
+import type { SandboxLimits } from './limits.ts';
+import {
+  buildSandboxInvocation,
+  type HostTools,
+  type ReadOnlyMount,
+  SECCOMP_FD,
+  STATUS_FD,
+} from './sandbox-command.ts';
+import { parseBwrapStatus, signalFromExitCode, type SandboxOutcome } from './sandbox-outcome.ts';
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface SandboxRunOptions {
+  /** Names the run's cgroup: letters, digits, _ and - only. */
+  runId: string;
+  argv: readonly string[];
+  limits: SandboxLimits;
+  workspaceDir: string;
+  env: Readonly<Record<string, string>>;
+  /** Bytes for the program's stdin, or a stream piped into it; stdin is empty when absent. */
+  stdin?: string | Buffer | Readable | undefined;
+  /** Raw output bytes as they arrive, up to the output limit; never more. */
+  onOutput?: ((stream: OutputStream, chunk: Buffer) => void) | undefined;
+  /** Called about once a second while the run is alive. */
+  onUsage?: ((usage: CgroupUsage) => void) | undefined;
+  usageIntervalMs?: number | undefined;
+  /** Aborting it kills the run; the outcome says cancelled. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface SandboxRunDeps {
+  cgroups: CgroupDriver;
+  tools: HostTools;
+  mounts: readonly ReadOnlyMount[];
+  runAs: { uid: number; gid: number } | null;
+  seccompFile: string;
+}
+
+export interface SandboxRunReport extends SandboxOutcome {
+  /** cgroup directories the run had; all removed by the time this returns. */
+  cgroupPaths: readonly string[];
+}
+
+const EXIT_GRACE_MS = 2_000;
+
+/**
+ * One process in the sandbox, from cgroup to cleanup. The whole cgroup is killed when the program
+ * ends, times out, overflows its output or is cancelled, so nothing it started outlives the run.
+ */
+export async function runSandboxed(
+  deps: SandboxRunDeps,
+  options: SandboxRunOptions,
+): Promise<SandboxRunReport> {
+  const { limits } = options;
+  const cgroup = await deps.cgroups.create(options.runId, limits);
+  const seccomp = await open(deps.seccompFile, 'r').catch(async (error: unknown) => {
+    await cgroup.remove();
+    throw error;
+  });
+  const invocation = buildSandboxInvocation({
+    argv: options.argv,
+    limits,
+    workspaceDir: options.workspaceDir,
+    env: options.env,
+    cgroupProcsFiles: cgroup.procsFiles,
+    runAs: deps.runAs,
+    mounts: deps.mounts,
+    tools: deps.tools,
+  });
+
+  const flags = { timedOut: false, outputLimitExceeded: false, cancelled: false };
+  const stdio: StdioOptions = ['pipe', 'pipe', 'pipe', 'ignore', 'ignore'];
+  stdio[SECCOMP_FD] = seccomp.fd;
+  stdio[STATUS_FD] = 'pipe';
+
+  const startedAt = Date.now();
+  const child = spawn(invocation.file, invocation.args, { env: invocation.env, stdio });
+  await seccomp.close();
+
+  let killing: Promise<void> | null = null;
+  /** Kills the whole run once; the bwrap monitor (our child) last, so it reaps the sandbox. */
+  const killRun = (): Promise<void> => {
+    killing ??= cgroup.killAll(child.pid);
+    return killing;
+  };
+
+  let stdoutBytes = 0;
+  let stderrBytes = 0;
+  // bwrap and the launcher report set-up failures on stderr; keep its end for the error message.
+  let stderrTail = '';
+  let outputBudget = limits.outputBytes;
+  const deliver = (stream: OutputStream) => (chunk: Buffer) => {
+    if (stream === 'stdout') {
+      stdoutBytes += chunk.length;
+    } else {
+      stderrBytes += chunk.length;
+      stderrTail = (stderrTail + chunk.toString('utf8', 0, Math.min(chunk.length, 1024))).slice(
+        -1024,
+      );
+    }
+    if (flags.outputLimitExceeded) return;
+    if (chunk.length > outputBudget) {
+      // Deliver exactly up to the limit, then end the run.
+      if (outputBudget > 0) options.onOutput?.(stream, chunk.subarray(0, outputBudget));
+      outputBudget = 0;
+      flags.outputLimitExceeded = true;
+      void killRun().catch(() => {});
+      return;
+    }
+    outputBudget -= chunk.length;
+    options.onOutput?.(stream, chunk);
+  };
+  child.stdout?.on('data', deliver('stdout'));
+  child.stderr?.on('data', deliver('stderr'));
+
+  let statusText = '';
+  const statusStream = child.stdio[STATUS_FD] as Readable | null;
+  statusStream?.setEncoding('utf8');
+  statusStream?.on('data', (text: string) => {
+    if (statusText.length < 4096) statusText += text;
+  });
+
+  feedStdin(child.stdin, options.stdin);
+
+  const timer = setTimeout(() => {
+    flags.timedOut = true;
+    void killRun().catch(() => {});
+  }, limits.wallTimeMs);
+  const onAbort = (): void => {
+    flags.cancelled = true;
+    void killRun().catch(() => {});
+  };
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const usageTimer = options.onUsage
+    ? setInterval(() => {
+        cgroup.usage().then(options.onUsage, () => {});
+      }, options.usageIntervalMs ?? 1_000)
+    : null;
+
+  let spawnError: Error | null = null;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', (error) => {
+      spawnError = error;
+      resolve();
+    });
+  });
+  const closed = new Promise<void>((resolve) => {
+    child.once('close', () => resolve());
+    child.once('error', () => resolve());
+  });
+
+  try {
+    await exited;
+    const finishedAt = Date.now();
+    clearTimeout(timer);
+    if (usageTimer) clearInterval(usageTimer);
+    options.signal?.removeEventListener('abort', onAbort);
+    // Whatever the program left running (daemons, stopped processes) goes with it.
+    await killRun();
+    const drained = await Promise.race([
+      closed.then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), EXIT_GRACE_MS)),
+    ]);
+    if (!drained) child.stdout?.destroy();
+    const [usage, oomKilled] = await Promise.all([cgroup.usage(), cgroup.oomKilled()]);
+    const status = parseBwrapStatus(statusText);
+    const killedByUs = flags.timedOut || flags.cancelled || flags.outputLimitExceeded;
+    const setupFailed =
+      spawnError !== null || (!killedByUs && !oomKilled && status.exitCode === null);
+    return {
+      exitCode: status.exitCode,
+      signal:
+        status.exitCode === null
+          ? killedByUs || oomKilled
+            ? 'SIGKILL'
+            : null
+          : signalFromExitCode(status.exitCode),
+      timedOut: flags.timedOut,
+      memoryLimitExceeded: oomKilled,
+      outputLimitExceeded: flags.outputLimitExceeded,
+      cancelled: flags.cancelled,
+      setupFailed,
+      setupError: setupFailed
+        ? ((spawnError as Error | null)?.message ??
+          `the sandbox did not start (launcher exit ${child.exitCode ?? child.signalCode}): ${stderrTail.trim()}`)
+        : null,
+      startedAt,
+      finishedAt,
+      durationMs: finishedAt - startedAt,
+      usage,
+      stdoutBytes,
+      stderrBytes,
+      cgroupPaths: cgroup.paths,
+    };
+  } finally {
+    clearTimeout(timer);
+    if (usageTimer) clearInterval(usageTimer);
+    await killRun().catch(() => {});
+    await cgroup.remove();
+  }
+}
+
+function feedStdin(stdin: NodeJS.WritableStream | null, input: SandboxRunOptions['stdin']): void {
+  if (!stdin) return;
+  // A program that never reads stdin closes the pipe; that is its business, not an error of ours.
+  stdin.on('error', () => {});
+  if (input === undefined) {
+    stdin.end();
+  } else if (typeof input === 'string' || Buffer.isBuffer(input)) {
+    stdin.end(input);
+  } else {
+    input.on('error', () => stdin.end());
+    input.pipe(stdin);
+  }
+}

@@ -1,0 +1,124 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Language } from '../../src/languages/index.ts';
+import { resolveLimits, type LimitsOverride } from '../../src/sandbox/limits.ts';
+import { runSnippet, type SnippetRunReport } from '../../src/sandbox/run-snippet.ts';
+import { createSandboxHost, type SandboxHost } from '../../src/sandbox/sandbox-host.ts';
+
+export interface HarnessRun extends SnippetRunReport {
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * A real sandbox host for one test file: its own state directory, its own v1 group name and its
+ * own sandbox uid, so that files running in parallel cannot see or clean up each other's runs,
+ * and "no process of this uid is left" is a precise check.
+ */
+export interface SandboxHarness {
+  host: SandboxHost;
+  sandboxUid: number;
+  run(
+    language: Language,
+    code: string,
+    options?: {
+      limits?: LimitsOverride;
+      stdin?: string;
+      signal?: AbortSignal;
+      inspectWorkspace?: (dir: string) => Promise<void>;
+    },
+  ): Promise<HarnessRun>;
+  /** Host pids whose real uid is the sandbox uid. */
+  sandboxProcesses(): number[];
+  close(): Promise<void>;
+}
+
+export async function createSandboxHarness(
+  name: string,
+  options: { workspaceTmpfs?: boolean } = {},
+): Promise<SandboxHarness> {
+  const suffix = randomBytes(3).toString('hex');
+  const sandboxUid = 64_100 + (parseInt(suffix, 16) % 800);
+  const stateDir = join(tmpdir(), `runbox-test-${name}-${suffix}`);
+  const host = await createSandboxHost({
+    stateDir,
+    cgroupGroupName: `runbox-test-${name}-${suffix}`,
+    sandboxUid,
+    workspaceTmpfs: options.workspaceTmpfs,
+  });
+  let counter = 0;
+  return {
+    host,
+    sandboxUid,
+    async run(language, code, options = {}) {
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      const report = await runSnippet(host, {
+        runId: `${name}-${suffix}-${counter++}`,
+        language,
+        code,
+        limits: resolveLimits(options.limits ?? {}),
+        stdin: options.stdin,
+        signal: options.signal,
+        inspectWorkspace: options.inspectWorkspace,
+        onOutput: (stream, chunk) => (stream === 'stdout' ? stdout : stderr).push(chunk),
+      });
+      return {
+        ...report,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      };
+    },
+    sandboxProcesses: () => processesOfUid(sandboxUid),
+    async close() {
+      await host.close();
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function processesOfUid(uid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      const uidLine = status.split('\n').find((line) => line.startsWith('Uid:'));
+      if (uidLine?.split(/\s+/)[1] === String(uid)) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+/** The checks every hostile test ends with: nothing of the run is left on the host. */
+export function leftoversOf(harness: SandboxHarness, run: HarnessRun): string[] {
+  const problems: string[] = [];
+  for (const path of run.cgroupPaths)
+    if (existsSync(path)) problems.push(`cgroup ${path} still exists`);
+  if (existsSync(run.workspaceDir) && readdirSync(run.workspaceDir).length > 0) {
+    problems.push(`workspace ${run.workspaceDir} is not empty`);
+  }
+  const pids = harness.sandboxProcesses();
+  if (pids.length > 0) problems.push(`sandbox processes left: ${pids.join(', ')}`);
+  return problems;
+}
+
+/** A host process that a sandbox escape would hurt; it must outlive every test. */
+export function startCanary(): ChildProcess {
+  return spawn('sleep', ['600'], { stdio: 'ignore' });
+}
+
+export function isAlive(child: ChildProcess): boolean {
+  return (
+    child.exitCode === null &&
+    child.signalCode === null &&
+    child.pid !== undefined &&
+    existsSync(`/proc/${child.pid}`)
+  );
+}

@@ -66,6 +66,8 @@ export async function killFrozenGroup(group: {
   spare: number | undefined;
   name: string;
 }): Promise<void> {
+  // The usual end: the program exited and took the sandbox with it. Nothing to freeze.
+  if ((await group.pids()).length === 0) return;
   await group.freeze();
   killPids((await group.pids()).filter((pid) => pid !== group.spare));
   await group.thaw();

@@ -70,8 +70,10 @@ export function createV1Driver(mounts: V1Mounts, groupName = 'runbox'): CgroupDr
   };
   const uniqueParents = [...new Set(Object.values(parents))];
 
-  async function ensureParents(): Promise<void> {
-    for (const parent of uniqueParents) await mkdir(parent, { recursive: true });
+  let parentsReady: Promise<unknown> | null = null;
+  function ensureParents(): Promise<unknown> {
+    parentsReady ??= Promise.all(uniqueParents.map((parent) => mkdir(parent, { recursive: true })));
+    return parentsReady;
   }
 
   function runGroup(runId: string): RunCgroup {
@@ -84,6 +86,7 @@ export function createV1Driver(mounts: V1Mounts, groupName = 'runbox'): CgroupDr
     };
     const paths = [...new Set(Object.values(dirs))];
     const procsFiles = paths.map((dir) => join(dir, 'cgroup.procs'));
+    const joinFiles = paths.map((dir) => join(dir, 'tasks'));
 
     async function pids(): Promise<number[]> {
       const all = new Set<number>();
@@ -94,7 +97,7 @@ export function createV1Driver(mounts: V1Mounts, groupName = 'runbox'): CgroupDr
     return {
       version: 'v1',
       paths,
-      procsFiles,
+      joinFiles,
       async usage(): Promise<CgroupUsage> {
         const [cpuNs, peak, current] = await Promise.all([
           readNumber(join(dirs.cpuacct, 'cpuacct.usage')),
@@ -140,21 +143,21 @@ export function createV1Driver(mounts: V1Mounts, groupName = 'runbox'): CgroupDr
       assertCgroupName(runId);
       await ensureParents();
       const group = runGroup(runId);
-      for (const dir of group.paths) await mkdir(dir);
+      await Promise.all(group.paths.map((dir) => mkdir(dir)));
       const memoryDir = join(parents.memory, runId);
-      await writeText(join(memoryDir, 'memory.limit_in_bytes'), String(limits.memoryBytes));
-      await writeOptional(
-        join(memoryDir, 'memory.memsw.limit_in_bytes'),
-        String(limits.memoryBytes),
-      );
-      await writeOptional(join(memoryDir, 'memory.swappiness'), '0');
-      await writeText(join(parents.pids, runId, 'pids.max'), String(limits.maxProcesses));
       const cpuDir = join(parents.cpu, runId);
-      await writeText(join(cpuDir, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
-      await writeText(
-        join(cpuDir, 'cpu.cfs_quota_us'),
-        String(Math.max(1_000, Math.round(limits.cpus * CPU_PERIOD_US))),
-      );
+      const quota = Math.max(1_000, Math.round(limits.cpus * CPU_PERIOD_US));
+      await Promise.all([
+        writeText(join(memoryDir, 'memory.limit_in_bytes'), String(limits.memoryBytes)).then(() =>
+          // memsw (memory + swap) may not be set below memory.limit_in_bytes, so it goes second.
+          writeOptional(join(memoryDir, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes)),
+        ),
+        writeOptional(join(memoryDir, 'memory.swappiness'), '0'),
+        writeText(join(parents.pids, runId, 'pids.max'), String(limits.maxProcesses)),
+        writeText(join(cpuDir, 'cpu.cfs_period_us'), String(CPU_PERIOD_US)).then(() =>
+          writeText(join(cpuDir, 'cpu.cfs_quota_us'), String(quota)),
+        ),
+      ]);
       return group;
     },
     async removeStale(): Promise<number> {

@@ -84,7 +84,7 @@ export async function createV2Driver(base: string): Promise<CgroupDriver> {
     return {
       version: 'v2',
       paths: [dir],
-      procsFiles: [procsFile],
+      joinFiles: [procsFile],
       async usage(): Promise<CgroupUsage> {
         const cpu = parseKeyValues(await readText(join(dir, 'cpu.stat')));
         const current = await readNumber(join(dir, 'memory.current'));

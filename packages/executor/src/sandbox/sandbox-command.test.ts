@@ -11,7 +11,7 @@ const spec: SandboxCommandSpec = {
   limits: { ...DEFAULT_LIMITS, openFiles: 99, workspaceBytes: 12345, tmpBytes: 777 },
   workspaceDir: '/srv/ws/1',
   env: { PATH: '/usr/bin', HOME: '/tmp' },
-  cgroupProcsFiles: ['/cg/memory/r1/cgroup.procs', '/cg/pids/r1/cgroup.procs'],
+  cgroupJoinFiles: ['/cg/memory/r1/tasks', '/cg/pids/r1/tasks'],
   runAs: { uid: 64000, gid: 64001 },
   mounts: [
     { source: '/host/node', dest: '/opt/runbox/bin/node' },
@@ -19,7 +19,6 @@ const spec: SandboxCommandSpec = {
   ],
   tools: {
     sh: '/bin/bash',
-    prlimit: '/usr/bin/prlimit',
     setpriv: '/usr/bin/setpriv',
     bwrap: '/usr/bin/bwrap',
   },
@@ -41,14 +40,12 @@ describe('buildSandboxInvocation', () => {
   it('joins every cgroup before the first exec, in order', () => {
     const separator = args.indexOf('--');
     expect(args.slice(0, 3)).toEqual(['--norc', '--noprofile', '-c']);
-    expect(args.slice(5, separator)).toEqual(spec.cgroupProcsFiles);
-    expect(args[separator + 1]).toBe('/usr/bin/prlimit');
+    expect(args.slice(7, separator)).toEqual(spec.cgroupJoinFiles);
+    expect(args[separator + 1]).toBe('/usr/bin/setpriv');
   });
 
-  it('sets descriptor, file-size and core rlimits from the limits', () => {
-    expect(args).toContain('--nofile=99:99');
-    expect(args).toContain('--fsize=12345:12345');
-    expect(args).toContain('--core=0:0');
+  it('hands the launcher the descriptor limit and the file-size limit in KiB', () => {
+    expect(args.slice(4, 7)).toEqual(['runbox-launch', '99', '12']);
   });
 
   it('drops to the unprivileged host uid before bwrap, with no groups and no_new_privs', () => {

@@ -21,7 +21,6 @@ export interface ReadOnlyMount {
 export interface HostTools {
   /** bash, for the launcher. */
   sh: string;
-  prlimit: string;
   setpriv: string;
   bwrap: string;
 }
@@ -34,8 +33,8 @@ export interface SandboxCommandSpec {
   workspaceDir: string;
   /** The complete environment of the user program (already an allowlist). */
   env: Readonly<Record<string, string>>;
-  /** cgroup.procs files the launcher writes its own pid into before anything else runs. */
-  cgroupProcsFiles: readonly string[];
+  /** cgroup files the launcher writes "0" (itself) into before anything else runs. */
+  cgroupJoinFiles: readonly string[];
   /** Host uid/gid to drop to before bwrap starts; null when the server already is unprivileged. */
   runAs: { uid: number; gid: number } | null;
   /** Read-only binds besides /usr: the language runtimes and the synthetic /etc files. */
@@ -54,15 +53,21 @@ export interface SandboxInvocation {
 }
 
 /**
- * The launcher joins the run's cgroups before it execs anything, so every process the run ever
- * makes is born inside them: there is no window in which a fork escapes the limits or the kill.
- * It closes every descriptor but stdio, the seccomp program and the status pipe (one the server
- * inherited without close-on-exec would otherwise reach the sandbox), then execs
- * prlimit → setpriv → bwrap. bash, not dash: dash cannot name descriptors above 9.
+ * The launcher, as root (or the server's user) before anything of the run exists:
+ * - closes every descriptor but stdio, the seccomp program and the status pipe (one the server
+ *   inherited without close-on-exec would otherwise reach the sandbox);
+ * - sets the rlimits (open files, file size in KiB, no core dumps) with bash's ulimit, which spares
+ *   a prlimit process;
+ * - joins the run's cgroups before it execs anything, so every process the run ever makes is born
+ *   inside them: there is no window in which a fork escapes the limits or the kill;
+ * - execs setpriv → bwrap.
+ * bash, not dash: dash cannot name descriptors above 9. Arguments: NOFILE FSIZE_KIB PROCS... -- CMD.
  */
 const LAUNCHER_SCRIPT = [
   'for fd in /proc/$$/fd/*; do fd=${fd##*/}; case $fd in 0|1|2|3|4) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac; done',
-  'while [ "$#" -gt 0 ] && [ "$1" != -- ]; do echo "$$" >"$1" || exit 125; shift; done',
+  'ulimit -n "$1" && ulimit -f "$2" && ulimit -c 0 || exit 125',
+  'shift 2',
+  'while [ "$#" -gt 0 ] && [ "$1" != -- ]; do echo 0 >"$1" || exit 125; shift; done',
   'shift',
   'exec "$@"',
 ].join('\n');
@@ -87,12 +92,6 @@ export const SANDBOX_INIT = [
 export function buildSandboxInvocation(spec: SandboxCommandSpec): SandboxInvocation {
   if (spec.argv.length === 0) throw new TypeError('sandbox argv must name a program');
   const { limits, tools } = spec;
-
-  const rlimits = [
-    `--nofile=${limits.openFiles}:${limits.openFiles}`,
-    `--fsize=${limits.workspaceBytes}:${limits.workspaceBytes}`,
-    '--core=0:0',
-  ];
 
   const dropPrivileges = spec.runAs
     ? [
@@ -188,10 +187,9 @@ export function buildSandboxInvocation(spec: SandboxCommandSpec): SandboxInvocat
       '-c',
       LAUNCHER_SCRIPT,
       'runbox-launch',
-      ...spec.cgroupProcsFiles,
-      '--',
-      tools.prlimit,
-      ...rlimits,
+      String(limits.openFiles),
+      String(Math.floor(limits.workspaceBytes / 1024)),
+      ...spec.cgroupJoinFiles,
       '--',
       ...dropPrivileges,
       ...bwrap,

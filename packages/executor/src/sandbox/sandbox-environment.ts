@@ -41,8 +41,11 @@ export function syntheticEtcFiles(): Record<string, string> {
   };
 }
 
-/** Host /etc entries the runtimes need, bound read-only when present. */
-export const HOST_ETC_BINDS = [
+/**
+ * Host /etc entries the runtimes need, copied (links kept as links) into the sandbox's own /etc
+ * when present. One bind of a prepared directory costs bwrap far less than a bind per file.
+ */
+export const HOST_ETC_COPIES = [
   '/etc/alternatives',
   '/etc/ld.so.cache',
   '/etc/ld.so.conf',

@@ -1,12 +1,12 @@
-import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
+import { access, chmod, cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { buildSeccompFilter, hostSeccompArch } from './seccomp-filter.ts';
 import type { CgroupDriver } from './cgroup.ts';
 import { detectCgroupDriver, type CgroupPreference } from './cgroup-detect.ts';
 import type { HostTools, ReadOnlyMount } from './sandbox-command.ts';
-import { HOST_ETC_BINDS, SANDBOX_RUNTIME_BIN, syntheticEtcFiles } from './sandbox-environment.ts';
+import { HOST_ETC_COPIES, SANDBOX_RUNTIME_BIN, syntheticEtcFiles } from './sandbox-environment.ts';
 import { runSandboxed, type SandboxRunOptions, type SandboxRunReport } from './sandbox-run.ts';
 import { createWorkspacePool, type WorkspacePool } from './workspace-pool.ts';
 
@@ -66,6 +66,24 @@ async function findTool(name: string): Promise<string> {
   );
 }
 
+/** Builds the sandbox's /etc afresh: synthetic accounts and hosts, plus copies of what runtimes read. */
+async function prepareSandboxEtc(etcDir: string): Promise<string> {
+  await rm(etcDir, { recursive: true, force: true });
+  await mkdir(etcDir, { recursive: true, mode: 0o755 });
+  await chmod(etcDir, 0o755);
+  for (const path of HOST_ETC_COPIES) {
+    try {
+      await cp(path, join(etcDir, basename(path)), { recursive: true, verbatimSymlinks: true });
+    } catch (error) {
+      if (!(error instanceof Error && 'code' in error && error.code === 'ENOENT')) throw error;
+    }
+  }
+  for (const [name, content] of Object.entries(syntheticEtcFiles())) {
+    await writeFile(join(etcDir, name), content, { mode: 0o644 });
+  }
+  return etcDir;
+}
+
 export async function createSandboxHost(config: SandboxHostConfig = {}): Promise<SandboxHost> {
   const stateDir = config.stateDir ?? join(tmpdir(), 'runbox-sandbox');
   const isRoot = process.getuid?.() === 0;
@@ -74,30 +92,20 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
 
   const tools: HostTools = {
     sh: await findTool('bash'),
-    prlimit: await findTool('prlimit'),
     setpriv: await findTool('setpriv'),
     bwrap: await findTool('bwrap'),
   };
 
   await mkdir(stateDir, { recursive: true, mode: 0o711 });
   await chmod(stateDir, 0o711);
-  const etcDir = join(stateDir, 'etc');
-  await mkdir(etcDir, { recursive: true, mode: 0o755 });
-  const etcMounts: ReadOnlyMount[] = [];
-  for (const [name, content] of Object.entries(syntheticEtcFiles())) {
-    const path = join(etcDir, name);
-    await writeFile(path, content, { mode: 0o644 });
-    etcMounts.push({ source: path, dest: `/etc/${name}` });
-  }
-
+  const etcDir = await prepareSandboxEtc(join(stateDir, 'etc'));
   const seccompArch = hostSeccompArch();
   const seccompFile = join(stateDir, `seccomp-${seccompArch}.bpf`);
   await writeFile(seccompFile, buildSeccompFilter(seccompArch), { mode: 0o644 });
 
   const nodeBinary = config.nodeBinary ?? process.execPath;
   const mounts: ReadOnlyMount[] = [
-    ...HOST_ETC_BINDS.map((path) => ({ source: path, dest: path, optional: true })),
-    ...etcMounts,
+    { source: etcDir, dest: '/etc' },
     { source: nodeBinary, dest: `${SANDBOX_RUNTIME_BIN}/node` },
   ];
 

@@ -66,7 +66,7 @@ export async function runSandboxed(
     limits,
     workspaceDir: options.workspaceDir,
     env: options.env,
-    cgroupProcsFiles: cgroup.procsFiles,
+    cgroupJoinFiles: cgroup.joinFiles,
     runAs: deps.runAs,
     mounts: deps.mounts,
     tools: deps.tools,

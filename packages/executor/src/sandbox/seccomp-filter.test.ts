@@ -528,7 +528,7 @@ describe('hostSeccompArch', () => {
 
 describe('syscall-probe.py fixture', () => {
   const source = readFileSync(
-    new URL('../test/fixtures/syscall-probe.py', import.meta.url),
+    new URL('../../test/fixtures/syscall-probe.py', import.meta.url),
     'utf8',
   );
 

@@ -6,6 +6,7 @@ import { isLanguage, LANGUAGES } from '../languages/index.ts';
 import { resolveLimits, type LimitsOverride } from '../sandbox/limits.ts';
 import { runSnippet } from '../sandbox/run-snippet.ts';
 import { createSandboxHost } from '../sandbox/sandbox-host.ts';
+import { assertSandboxSafe, cachedSelfTest } from '../sandbox/self-test-gate.ts';
 
 const USAGE = `usage: ./runbox exec --lang ${LANGUAGES.join('|')} [--timeout-ms N] [--memory-mb N] [--json] FILE
 
@@ -57,6 +58,11 @@ async function main(): Promise<number> {
 
   const env = hostEnvFrom(process.env);
   const host = await createSandboxHost(env.host);
+  // Untrusted code runs only where every layer held in the (cached) self-test.
+  assertSandboxSafe(await cachedSelfTest(host), {
+    allowUnsafe: env.allowUnsafeSandbox,
+    warn: (message) => console.error(`runbox exec: ${message}`),
+  });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   try {
@@ -72,6 +78,8 @@ async function main(): Promise<number> {
       },
     });
     process.stdin.destroy();
+    // A reader that went away (| head) is not an error of the run.
+    process.stdout.on('error', () => {});
     if (values.json) {
       const result = {
         status: report.state,

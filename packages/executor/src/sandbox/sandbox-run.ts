@@ -164,10 +164,14 @@ export async function runSandboxed(
     options.signal?.removeEventListener('abort', onAbort);
     // Whatever the program left running (daemons, stopped processes) goes with it.
     await killRun();
+    let graceTimer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       closed.then(() => true),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), EXIT_GRACE_MS)),
+      new Promise<false>((resolve) => {
+        graceTimer = setTimeout(() => resolve(false), EXIT_GRACE_MS);
+      }),
     ]);
+    clearTimeout(graceTimer);
     if (!drained) child.stdout?.destroy();
     const [usage, oomKilled] = await Promise.all([cgroup.usage(), cgroup.oomKilled()]);
     const status = parseBwrapStatus(statusText);

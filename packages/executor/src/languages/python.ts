@@ -1,8 +1,17 @@
+import { SANDBOX_RESULT_PATH } from '../result/result-path.ts';
+import { SANDBOX_RUNTIME_DIR } from '../result/runtime-mount.ts';
 import type { LanguageRuntime } from './language-runtime.ts';
 
+/** Through the runner, which hands back the value of the last expression (result-path.ts). */
 export const python: LanguageRuntime = {
   language: 'python',
   displayName: 'Python 3',
   fileName: 'main.py',
-  runArgv: (file) => ['/usr/bin/python3', '-B', file],
+  runArgv: (file) => [
+    '/usr/bin/python3',
+    '-B',
+    `${SANDBOX_RUNTIME_DIR}/run_python.py`,
+    SANDBOX_RESULT_PATH,
+    file,
+  ],
 };

@@ -6,6 +6,7 @@ import { buildSeccompFilter, hostSeccompArch } from './seccomp-filter.ts';
 import type { CgroupDriver } from './cgroup.ts';
 import { detectCgroupDriver, type CgroupPreference } from './cgroup-detect.ts';
 import type { HostTools, ReadOnlyMount } from './sandbox-command.ts';
+import { runtimeMount } from '../result/runtime-mount.ts';
 import { HOST_ETC_COPIES, SANDBOX_RUNTIME_BIN, syntheticEtcFiles } from './sandbox-environment.ts';
 import { runSandboxed, type SandboxRunOptions, type SandboxRunReport } from './sandbox-run.ts';
 import { createWorkspacePool, type WorkspacePool } from './workspace-pool.ts';
@@ -25,6 +26,8 @@ export interface SandboxHostConfig {
   nodeBinary?: string | undefined;
   /** Per-run tmpfs workspaces when allowed to mount. Default true. */
   workspaceTmpfs?: boolean | undefined;
+  /** More read-only binds for every run, e.g. the tools at /opt/runbox/tools. Default none. */
+  extraMounts?: readonly ReadOnlyMount[] | undefined;
 }
 
 /** Everything a sandboxed run needs from the host, found and checked once at start. */
@@ -107,6 +110,9 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
   const mounts: ReadOnlyMount[] = [
     { source: etcDir, dest: '/etc' },
     { source: nodeBinary, dest: `${SANDBOX_RUNTIME_BIN}/node` },
+    // The language runners: last-expression values and the result channel.
+    runtimeMount(),
+    ...(config.extraMounts ?? []),
   ];
 
   const cgroups = await detectCgroupDriver({

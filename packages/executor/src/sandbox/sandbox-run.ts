@@ -23,8 +23,11 @@ export interface SandboxRunOptions {
   env: Readonly<Record<string, string>>;
   /** Bytes for the program's stdin, or a stream piped into it; stdin is empty when absent. */
   stdin?: string | Buffer | Readable | undefined;
-  /** Raw output bytes as they arrive, up to the output limit; never more. */
-  onOutput?: ((stream: OutputStream, chunk: Buffer) => void) | undefined;
+  /**
+   * Raw output bytes as they arrive, up to the output limit; never more. Returning 'limit' says a
+   * limit of the caller's (lines, say) is exceeded: the run ends as output_limit.
+   */
+  onOutput?: ((stream: OutputStream, chunk: Buffer) => void | 'limit') | undefined;
   /** Called about once a second while the run is alive. */
   onUsage?: ((usage: CgroupUsage) => void) | undefined;
   usageIntervalMs?: number | undefined;
@@ -112,7 +115,10 @@ export async function runSandboxed(
       return;
     }
     outputBudget -= chunk.length;
-    options.onOutput?.(stream, chunk);
+    if (options.onOutput?.(stream, chunk) === 'limit') {
+      flags.outputLimitExceeded = true;
+      void killRun().catch(() => {});
+    }
   };
   child.stdout?.on('data', deliver('stdout'));
   child.stderr?.on('data', deliver('stderr'));

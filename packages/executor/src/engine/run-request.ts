@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { LANGUAGES } from '../languages/language.ts';
+import { limitsOverrideSchema } from '../sandbox/limits.ts';
+
+/** The largest stdin a snippet may be given. */
+export const MAX_STDIN_BYTES = 1024 * 1024;
+
+export const snippetRequestSchema = z
+  .object({
+    kind: z.literal('snippet'),
+    language: z.enum(LANGUAGES),
+    code: z.string(),
+    stdin: z
+      .string()
+      .max(MAX_STDIN_BYTES, `stdin is limited to ${MAX_STDIN_BYTES} characters`)
+      .optional(),
+    limits: limitsOverrideSchema.optional(),
+  })
+  .strict();
+
+export const toolRequestSchema = z
+  .object({
+    kind: z.literal('tool'),
+    toolId: z.string().min(1).max(64),
+    /** Host directory of the uploaded project or example; copied, never written by the run. */
+    projectDir: z.string().startsWith('/', 'projectDir must be an absolute path'),
+    limits: limitsOverrideSchema.optional(),
+  })
+  .strict();
+
+export const runRequestSchema = z.discriminatedUnion('kind', [
+  snippetRequestSchema,
+  toolRequestSchema,
+]);
+
+export type SnippetRequest = z.infer<typeof snippetRequestSchema>;
+export type ToolRequest = z.infer<typeof toolRequestSchema>;
+export type RunRequest = z.infer<typeof runRequestSchema>;
+
+/** The key under which run durations are remembered for wait estimates. */
+export function runKindKey(request: RunRequest): string {
+  return request.kind === 'snippet' ? `lang:${request.language}` : `tool:${request.toolId}`;
+}

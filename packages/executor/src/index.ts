@@ -1,0 +1,57 @@
+export { createExecutor } from './engine/executor.ts';
+export type {
+  Executor,
+  ExecutorConfig,
+  ExecutorHooks,
+  QueueEntry,
+  QueueSnapshot,
+  RunRecord,
+  SubmitOptions,
+} from './engine/executor.ts';
+export * from './engine/engine-errors.ts';
+export type {
+  RunEvent,
+  RunEventType,
+  RunResult,
+  RunWarning,
+  OutputStreamName,
+} from './engine/run-events.ts';
+export {
+  runRequestSchema,
+  snippetRequestSchema,
+  toolRequestSchema,
+  MAX_STDIN_BYTES,
+} from './engine/run-request.ts';
+export type { RunRequest, SnippetRequest, ToolRequest } from './engine/run-request.ts';
+export type { ToolSupport } from './engine/tool-support.ts';
+export type { Artifact, SkippedArtifact } from './artifacts/collect-artifacts.ts';
+export { openArtifact, readArtifactList, removeArtifacts } from './artifacts/artifact-store.ts';
+export * from './artifacts/artifact-errors.ts';
+export {
+  RUN_STATES,
+  END_STATES,
+  isEndState,
+  canTransition,
+  type RunState,
+  type EndState,
+} from './run-state.ts';
+export { LANGUAGES, isLanguage, type Language } from './languages/index.ts';
+export {
+  DEFAULT_LIMITS,
+  DEFAULT_MAXIMUMS,
+  LimitOutOfRangeError,
+  limitsOverrideSchema,
+  resolveLimits,
+  type LimitsOverride,
+  type SandboxLimits,
+} from './sandbox/limits.ts';
+export {
+  createSandboxHost,
+  SandboxHostError,
+  type SandboxHost,
+  type SandboxHostConfig,
+} from './sandbox/sandbox-host.ts';
+export { runSelfTest, type SelfTestReport, type SelfTestCheck } from './sandbox/self-test.ts';
+export { assertSandboxSafe, cachedSelfTest, UnsafeSandboxError } from './sandbox/self-test-gate.ts';
+export { hostEnvFrom, EnvConfigError, type HostEnv } from './host-env.ts';
+export * from './validation/validation-errors.ts';

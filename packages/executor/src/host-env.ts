@@ -9,6 +9,7 @@ const hostEnvSchema = z.object({
   RUNBOX_SANDBOX_UID: z.coerce.number().int().min(1).max(4_294_967_294).default(64000),
   RUNBOX_WORKSPACE_TMPFS: z.enum(['0', '1']).default('1'),
   RUNBOX_ALLOW_UNSAFE_SANDBOX: z.enum(['0', '1']).default('0'),
+  RUNBOX_SANDBOX_TOOLS_DIR: z.string().startsWith('/').optional(),
 });
 
 export class EnvConfigError extends Error {
@@ -41,6 +42,7 @@ export function hostEnvFrom(env: NodeJS.ProcessEnv): HostEnv {
       cgroupV2Base: value.RUNBOX_CGROUP_V2_BASE,
       sandboxUid: value.RUNBOX_SANDBOX_UID,
       workspaceTmpfs: value.RUNBOX_WORKSPACE_TMPFS === '1',
+      sandboxToolsDir: value.RUNBOX_SANDBOX_TOOLS_DIR,
     },
     allowUnsafeSandbox: value.RUNBOX_ALLOW_UNSAFE_SANDBOX === '1',
   };

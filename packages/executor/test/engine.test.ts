@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutor, type Executor } from '../src/engine/executor.ts';
-import { QueueFullError, ShuttingDownError } from '../src/engine/engine-errors.ts';
+import {
+  QueueFullError,
+  ShuttingDownError,
+  UnknownToolError,
+} from '../src/engine/engine-errors.ts';
+import { createToolCatalog } from '../src/tools/tool-catalog.ts';
+import { fileURLToPath } from 'node:url';
 import type { RunEvent } from '../src/engine/run-events.ts';
 import { createSandboxHost, type SandboxHost } from '../src/sandbox/sandbox-host.ts';
 import { SecretInCodeError, SyntaxCheckError } from '../src/validation/validation-errors.ts';
@@ -213,6 +219,22 @@ describe('engine: results and artifacts', () => {
     const result = endOf(await collect(executor, run.id));
     expect(result.state).toBe('completed');
     expect('value' in result).toBe(false);
+  });
+});
+
+describe('engine: tools on projects', () => {
+  it('runs an example project with its tool, from a copy, and refuses unknown tools', async () => {
+    const tools = await createToolCatalog(host);
+    expect(tools.list().filter((entry) => !entry.available)).toEqual([]);
+    const executor = createExecutor({ host, concurrency: 1, tools });
+    const projectDir = fileURLToPath(new URL('../../../examples/hello-python', import.meta.url));
+    const run = await executor.submit({ kind: 'tool', toolId: 'python', projectDir });
+    const events = await collect(executor, run.id);
+    expect(endOf(events).state).toBe('completed');
+    expect(stdoutOf(events)).toContain('Hello');
+    await expect(
+      executor.submit({ kind: 'tool', toolId: 'no-such-tool', projectDir }),
+    ).rejects.toBeInstanceOf(UnknownToolError);
   });
 });
 

@@ -1,18 +1,21 @@
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { hostEnvFrom } from '../host-env.ts';
 import { isLanguage, LANGUAGES } from '../languages/index.ts';
-import { resolveLimits, type LimitsOverride } from '../sandbox/limits.ts';
-import { runSnippet } from '../sandbox/run-snippet.ts';
+import { createExecutor } from '../engine/executor.ts';
+import type { RunResult } from '../engine/run-events.ts';
+import { MAX_STDIN_BYTES } from '../engine/run-request.ts';
+import type { LimitsOverride } from '../sandbox/limits.ts';
 import { createSandboxHost } from '../sandbox/sandbox-host.ts';
 import { assertSandboxSafe, cachedSelfTest } from '../sandbox/self-test-gate.ts';
 
 const USAGE = `usage: ./runbox exec --lang ${LANGUAGES.join('|')} [--timeout-ms N] [--memory-mb N] [--json] FILE
 
-Runs FILE in the sandbox with this command's stdin as the program's stdin.
+Runs FILE in the sandbox, through the same engine the server uses, with this command's stdin
+(read whole first, at most 1 MiB) as the program's stdin.
 Without --json the program's output streams through; with --json one JSON object is printed:
-{status, exitCode, signal, stdout, stderr, durationMs, usage: {cpuMs, peakMemoryBytes}}.
+{status, exitCode, signal, stdout, stderr, durationMs, usage: {cpuMs, peakMemoryBytes}}, plus value
+(the last expression's value, or .runbox/result.json), warnings and error when there are any.
 Exit status: 0 when the run completed, 1 otherwise, 2 for a usage error.`;
 
 class UsageError extends Error {}
@@ -53,54 +56,73 @@ async function main(): Promise<number> {
   if (timeoutMs !== undefined) override.wallTimeMs = timeoutMs;
   const memoryMb = positiveInt('memory-mb', values['memory-mb']);
   if (memoryMb !== undefined) override.memoryBytes = memoryMb * 1024 * 1024;
-  const limits = resolveLimits(override);
   const code = await readFile(file, 'utf8');
 
   const env = hostEnvFrom(process.env);
   const host = await createSandboxHost(env.host);
-  // Untrusted code runs only where every layer held in the (cached) self-test.
-  assertSandboxSafe(await cachedSelfTest(host), {
-    allowUnsafe: env.allowUnsafeSandbox,
-    warn: (message) => console.error(`runbox exec: ${message}`),
-  });
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
   try {
-    const report = await runSnippet(host, {
-      runId: `exec-${process.pid}-${randomBytes(4).toString('hex')}`,
-      language,
-      code,
-      limits,
-      stdin: process.stdin.isTTY ? undefined : process.stdin,
-      onOutput: (stream, chunk) => {
-        if (values.json) (stream === 'stdout' ? stdout : stderr).push(chunk);
-        else (stream === 'stdout' ? process.stdout : process.stderr).write(chunk);
-      },
+    // Untrusted code runs only where every layer held in the (cached) self-test.
+    assertSandboxSafe(await cachedSelfTest(host), {
+      allowUnsafe: env.allowUnsafeSandbox,
+      warn: (message) => console.error(`runbox exec: ${message}`),
     });
-    process.stdin.destroy();
+    const stdin = process.stdin.isTTY ? undefined : await readStdin();
+    const executor = createExecutor({ host, concurrency: 1 });
+    const run = await executor.submit({ kind: 'snippet', language, code, stdin, limits: override });
+    const stdout: string[] = [];
+    const stderr: string[] = [];
     // A reader that went away (| head) is not an error of the run.
     process.stdout.on('error', () => {});
-    if (values.json) {
-      const result = {
-        status: report.state,
-        exitCode: report.exitCode,
-        signal: report.signal,
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr: Buffer.concat(stderr).toString('utf8'),
-        durationMs: report.durationMs,
-        usage: { cpuMs: report.usage.cpuMs, peakMemoryBytes: report.usage.peakMemoryBytes },
-        ...(report.setupError ? { error: report.setupError } : {}),
-      };
-      process.stdout.write(`${JSON.stringify(result)}\n`);
-    } else if (report.state !== 'completed') {
-      process.stderr.write(
-        `runbox: ${report.state}${report.exitCode !== null ? ` (exit ${report.exitCode})` : ''}${report.setupError ? `: ${report.setupError}` : ''}\n`,
-      );
+    let result: RunResult | null = null;
+    for await (const event of executor.events(run.id)) {
+      if (event.type === 'output') {
+        const text = event.partial ? event.text : `${event.text}\n`;
+        if (values.json) (event.stream === 'stdout' ? stdout : stderr).push(text);
+        else (event.stream === 'stdout' ? process.stdout : process.stderr).write(text);
+      } else if (event.type === 'end') {
+        result = event.result;
+      }
     }
-    return report.state === 'completed' ? 0 : 1;
+    if (!result) throw new Error('the run ended without a result');
+    if (values.json) {
+      process.stdout.write(
+        `${JSON.stringify({
+          status: result.state,
+          exitCode: result.exitCode,
+          signal: result.signal,
+          stdout: stdout.join(''),
+          stderr: stderr.join(''),
+          durationMs: result.durationMs,
+          usage: result.usage,
+          ...(result.value !== undefined ? { value: result.value } : {}),
+          ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
+          ...(result.error ? { error: result.error } : {}),
+        })}\n`,
+      );
+    } else {
+      for (const warning of result.warnings) console.error(`runbox: warning: ${warning.message}`);
+      if (result.state !== 'completed') {
+        const exit = result.exitCode !== null ? ` (exit ${result.exitCode})` : '';
+        console.error(`runbox: ${result.state}${exit}${result.error ? `: ${result.error}` : ''}`);
+      }
+    }
+    return result.state === 'completed' ? 0 : 1;
   } finally {
     await host.close();
   }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buffer.length;
+    if (size > MAX_STDIN_BYTES)
+      throw new UsageError(`stdin is limited to ${MAX_STDIN_BYTES} bytes`);
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 main().then(

@@ -144,6 +144,8 @@ interface LiveRun {
   lastPosition: string | null;
 }
 
+const POSITION_INTERVAL_MS = 100;
+
 export function createExecutor(config: ExecutorConfig): Executor {
   const host = config.host;
   const maxQueueLength = config.maxQueueLength ?? 100;
@@ -184,16 +186,37 @@ export function createExecutor(config: ExecutorConfig): Executor {
     });
   }
 
-  /** Position events for every waiting run whose place, running count or concurrency changed. */
+  /**
+   * Position events for every waiting run whose place, the concurrency or the pause changed. At
+   * most one round per POSITION_INTERVAL_MS: with a long queue every change moves every waiting
+   * run, and announcing each change at once would cost O(n²) events for n runs.
+   */
+  let positionTimer: NodeJS.Timeout | null = null;
+  let lastAnnounced = 0;
   function announcePositions(): void {
+    if (positionTimer) return;
+    const due = lastAnnounced + POSITION_INTERVAL_MS - Date.now();
+    if (due > 0) {
+      positionTimer = setTimeout(() => {
+        positionTimer = null;
+        announcePositions();
+      }, due);
+      positionTimer.unref();
+      return;
+    }
+    lastAnnounced = Date.now();
     const waiting = queue.waiting();
     const running = runningEntries();
-    const kinds = waiting.map((id) => runs.get(id)?.record.kindKey ?? '');
+    const waits = estimator.estimateWaits({
+      waiting: waiting.map((id) => runs.get(id)?.record.kindKey ?? ''),
+      running,
+      concurrency: queue.concurrency,
+    });
     waiting.forEach((id, index) => {
       const run = runs.get(id);
       if (!run || run.record.state !== 'queued') return;
-      // A new event when the place, the concurrency or the pause changes; not for the moment between
-      // one run ending and the next starting, when only the running count blinks.
+      // Not for the moment between one run ending and the next starting, when only the running
+      // count blinks.
       const key = `${index + 1}/${queue.concurrency}/${queue.isPaused()}`;
       if (key === run.lastPosition) return;
       run.lastPosition = key;
@@ -202,11 +225,7 @@ export function createExecutor(config: ExecutorConfig): Executor {
         position: index + 1,
         running: running.length,
         concurrency: queue.concurrency,
-        estimatedWaitMs: estimator.estimateWaitMs({
-          ahead: kinds.slice(0, index),
-          running,
-          concurrency: queue.concurrency,
-        }),
+        estimatedWaitMs: waits[index] ?? 0,
       });
     });
   }
@@ -257,9 +276,10 @@ export function createExecutor(config: ExecutorConfig): Executor {
       emit: (event) => emit(run, event),
     });
     let workspace: Awaited<ReturnType<SandboxHost['workspaces']['acquire']>> | null = null;
+    let outcome: RunResult;
     try {
       workspace = await host.workspaces.acquire(record.limits.workspaceBytes);
-      const plan = await prepare(record.request, workspace.dir);
+      const plan = await prepare(record.request, workspace.dir, record.limits);
       const before = await inspector.snapshot(workspace.dir);
       const report = await host.run({
         runId: record.id,
@@ -321,7 +341,7 @@ export function createExecutor(config: ExecutorConfig): Executor {
         ...('value' in inspected ? { value: inspected.value } : {}),
       };
       estimator.record(record.kindKey, report.durationMs);
-      finish(run, result);
+      outcome = result;
     } catch (error) {
       pipeline.finish();
       // Only runbox's own failures land here: the user's code ends in a state, not an exception.
@@ -331,18 +351,20 @@ export function createExecutor(config: ExecutorConfig): Executor {
         : run.abort.signal.aborted
           ? 'cancelled'
           : 'error';
-      finish(run, {
+      outcome = {
         ...notStartedResult(run, state, state === 'error' ? message : null),
         startedAt: record.startedAt,
-      });
-    } finally {
-      await workspace?.release().catch(() => {});
+      };
     }
+    // The end event means what it says: the workspace is empty and the cgroup gone by then.
+    await workspace?.release().catch(() => {});
+    finish(run, outcome);
   }
 
   async function prepare(
     request: RunRequest,
     workspaceDir: string,
+    limits: SandboxLimits,
   ): Promise<{ argv: string[]; env: Record<string, string> }> {
     if (request.kind === 'snippet') {
       const runtime = LANGUAGE_RUNTIMES[request.language];
@@ -353,13 +375,14 @@ export function createExecutor(config: ExecutorConfig): Executor {
       };
     }
     if (!config.tools) throw new InvalidRunRequestError('toolId', 'this executor runs no tools');
-    const tool = config.tools.resolve(request.toolId);
-    await config.tools.copyProject({
+    return config.tools.prepare({
+      toolId: request.toolId,
       projectDir: request.projectDir,
       workspaceDir,
-      maxBytes: Number.POSITIVE_INFINITY,
+      workspaceBytes: limits.workspaceBytes,
+      entry: request.entry,
+      owner: host.runAs,
     });
-    return { argv: tool.argv, env: { ...baseSandboxEnv(), ...tool.env } };
   }
 
   async function* events(
@@ -439,7 +462,7 @@ export function createExecutor(config: ExecutorConfig): Executor {
       }
       const request = parsed.data;
       const toolLimits: LimitsOverride =
-        request.kind === 'tool' ? (config.tools?.resolve(request.toolId).limits ?? {}) : {};
+        request.kind === 'tool' && config.tools ? config.tools.limits(request.toolId) : {};
       const limits = resolveLimits({ ...toolLimits, ...request.limits }, config.limits ?? {});
       const warnings: RunWarning[] = [];
       if (request.kind === 'snippet') {
@@ -514,21 +537,15 @@ export function createExecutor(config: ExecutorConfig): Executor {
       const waiting = queue.waiting();
       const running = runningEntries();
       const kinds = waiting.map((id) => runs.get(id)?.record.kindKey ?? '');
+      const waits = estimator.estimateWaits({
+        waiting: [...kinds, ''],
+        running,
+        concurrency: queue.concurrency,
+      });
       return {
         waiting: waiting.flatMap((id, index) => {
           const run = runs.get(id);
-          if (!run) return [];
-          return [
-            entry(
-              run,
-              index + 1,
-              estimator.estimateWaitMs({
-                ahead: kinds.slice(0, index),
-                running,
-                concurrency: queue.concurrency,
-              }),
-            ),
-          ];
+          return run ? [entry(run, index + 1, waits[index] ?? 0)] : [];
         }),
         running: queue.running().flatMap((id) => {
           const run = runs.get(id);
@@ -537,11 +554,7 @@ export function createExecutor(config: ExecutorConfig): Executor {
         concurrency: queue.concurrency,
         paused: queue.isPaused(),
         maxQueueLength,
-        estimatedWaitMs: estimator.estimateWaitMs({
-          ahead: kinds,
-          running,
-          concurrency: queue.concurrency,
-        }),
+        estimatedWaitMs: waits.at(-1) ?? 0,
       };
     },
 

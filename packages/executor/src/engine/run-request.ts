@@ -24,6 +24,8 @@ export const toolRequestSchema = z
     toolId: z.string().min(1).max(64),
     /** Host directory of the uploaded project or example; copied, never written by the run. */
     projectDir: z.string().startsWith('/', 'projectDir must be an absolute path'),
+    /** The entry file for tools that run one (a path in the project); default the tool's first candidate. */
+    entry: z.string().min(1).max(255).optional(),
     limits: limitsOverrideSchema.optional(),
   })
   .strict();

@@ -1,13 +1,16 @@
 import type { LimitsOverride } from '../sandbox/limits.ts';
 
-/** What the engine needs to run a tool on a project; the tool registry provides it. */
+/** What the engine needs to run a tool on a project; the tool catalog provides it. */
 export interface ToolSupport {
-  /** The tool's argv and environment inside the sandbox, and its default limits; throws UnknownToolError. */
-  resolve(toolId: string): { argv: string[]; env: Record<string, string>; limits?: LimitsOverride };
-  /** Copies the project into the run's workspace without following links. */
-  copyProject(options: {
+  /** The tool's default limits; throws UnknownToolError for an unknown or unavailable tool. */
+  limits(toolId: string): LimitsOverride;
+  /** Copies the project into the run's empty workspace (no link followed) and returns the argv. */
+  prepare(input: {
+    toolId: string;
     projectDir: string;
     workspaceDir: string;
-    maxBytes: number;
-  }): Promise<void>;
+    workspaceBytes: number;
+    entry?: string | undefined;
+    owner: { uid: number; gid: number } | null;
+  }): Promise<{ argv: string[]; env: Record<string, string> }>;
 }

@@ -7,9 +7,15 @@ export interface WaitEstimator {
   /** Typical duration of one run of `kind`. */
   typicalMs(kind: string): number;
   /**
-   * Wait of a run behind `ahead` (kinds of the waiting runs before it) while `running` (kind and
-   * elapsed ms of each running run) occupy `concurrency` slots.
+   * Waits of every waiting run (kinds in queue order) while `running` (kind and elapsed ms of each
+   * running run) occupy `concurrency` slots, in one pass: the first element is the next run's wait.
    */
+  estimateWaits(input: {
+    waiting: readonly string[];
+    running: readonly { kind: string; elapsedMs: number }[];
+    concurrency: number;
+  }): number[];
+  /** The wait of a run behind all of `ahead`. */
   estimateWaitMs(input: {
     ahead: readonly string[];
     running: readonly { kind: string; elapsedMs: number }[];
@@ -31,6 +37,31 @@ export function createWaitEstimator(
     return sorted[Math.floor(sorted.length / 2)] ?? fallbackMs;
   }
 
+  // Simulates the slots: each frees up when its run is expected to end, then takes the next run.
+  function estimateWaits({
+    waiting,
+    running,
+    concurrency,
+  }: {
+    waiting: readonly string[];
+    running: readonly { kind: string; elapsedMs: number }[];
+    concurrency: number;
+  }): number[] {
+    if (concurrency <= 0) return waiting.map(() => Number.POSITIVE_INFINITY);
+    const slots = running.map((run) => Math.max(0, typicalMs(run.kind) - run.elapsedMs));
+    while (slots.length < concurrency) slots.push(0);
+    const waits: number[] = [];
+    for (const kind of waiting) {
+      let earliest = 0;
+      for (let i = 1; i < slots.length; i++)
+        if ((slots[i] ?? 0) < (slots[earliest] ?? 0)) earliest = i;
+      const start = slots[earliest] ?? 0;
+      waits.push(Math.round(start));
+      slots[earliest] = start + typicalMs(kind);
+    }
+    return waits;
+  }
+
   return {
     record(kind, durationMs) {
       const samples = history.get(kind) ?? [];
@@ -39,18 +70,8 @@ export function createWaitEstimator(
       history.set(kind, samples);
     },
     typicalMs,
-    estimateWaitMs({ ahead, running, concurrency }) {
-      if (concurrency <= 0) return Number.POSITIVE_INFINITY;
-      // Simulate the slots: each frees up when its run is expected to end, then takes the next.
-      const slots = running.map((run) => Math.max(0, typicalMs(run.kind) - run.elapsedMs));
-      while (slots.length < concurrency) slots.push(0);
-      slots.sort((a, b) => a - b);
-      for (const kind of ahead) {
-        const free = slots.shift() ?? 0;
-        slots.push(free + typicalMs(kind));
-        slots.sort((a, b) => a - b);
-      }
-      return Math.round(slots[0] ?? 0);
-    },
+    estimateWaits,
+    estimateWaitMs: ({ ahead, running, concurrency }) =>
+      estimateWaits({ waiting: [...ahead, ''], running, concurrency }).at(-1) ?? 0,
   };
 }

@@ -7,6 +7,7 @@ import type { CgroupDriver } from './cgroup.ts';
 import { detectCgroupDriver, type CgroupPreference } from './cgroup-detect.ts';
 import type { HostTools, ReadOnlyMount } from './sandbox-command.ts';
 import { runtimeMount } from '../result/runtime-mount.ts';
+import { sandboxToolsMount } from '../tools/sandbox-tools.ts';
 import { HOST_ETC_COPIES, SANDBOX_RUNTIME_BIN, syntheticEtcFiles } from './sandbox-environment.ts';
 import { runSandboxed, type SandboxRunOptions, type SandboxRunReport } from './sandbox-run.ts';
 import { createWorkspacePool, type WorkspacePool } from './workspace-pool.ts';
@@ -28,6 +29,11 @@ export interface SandboxHostConfig {
   workspaceTmpfs?: boolean | undefined;
   /** More read-only binds for every run, e.g. the tools at /opt/runbox/tools. Default none. */
   extraMounts?: readonly ReadOnlyMount[] | undefined;
+  /**
+   * Host directory of the sandbox tools (TypeScript, ESLint), bound at /opt/runbox/tools.
+   * Default `.runbox/sandbox-tools` of this checkout; null binds none.
+   */
+  sandboxToolsDir?: string | null | undefined;
 }
 
 /** Everything a sandboxed run needs from the host, found and checked once at start. */
@@ -112,6 +118,8 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
     { source: nodeBinary, dest: `${SANDBOX_RUNTIME_BIN}/node` },
     // The language runners: last-expression values and the result channel.
     runtimeMount(),
+    // TypeScript and ESLint for the tools that need them; skipped when not installed.
+    ...(config.sandboxToolsDir === null ? [] : [sandboxToolsMount(config.sandboxToolsDir)]),
     ...(config.extraMounts ?? []),
   ];
 

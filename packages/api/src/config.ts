@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { DEFAULT_MAXIMUMS, hostEnvFrom, type HostEnv, type SandboxLimits } from '@runbox/executor';
+import { z } from 'zod';
+
+/**
+ * Every environment variable of the server, read and validated here and nowhere else. The README's
+ * configuration table lists the same names and defaults.
+ */
+const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const serverEnvSchema = z.object({
+  PORT: intFrom(1, 65_535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  RUNBOX_DATA_DIR: z.string().min(1).default('./data'),
+  RUNBOX_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** name:key pairs, comma-separated: scripts authenticate with `Authorization: Bearer <key>`. */
+  RUNBOX_API_KEYS: z.string().default(''),
+  RUNBOX_CONCURRENCY: intFrom(1, 256).default(availableParallelism()),
+  RUNBOX_MAX_QUEUE: intFrom(1, 100_000).default(100),
+  RUNBOX_RUNS_PER_HOUR: intFrom(1, 1_000_000).default(120),
+  RUNBOX_CONCURRENT_RUNS_PER_OWNER: intFrom(1, 10_000).default(4),
+  RUNBOX_MAX_WALL_TIME_MS: intFrom(1_000, 3_600_000).default(DEFAULT_MAXIMUMS.wallTimeMs),
+  /** Origins allowed besides the server's own (comma-separated, e.g. https://runbox.example.org). */
+  RUNBOX_ALLOWED_ORIGINS: z.string().default(''),
+  RUNBOX_SHUTDOWN_DEADLINE_MS: intFrom(0, 3_600_000).default(10_000),
+  RUNBOX_WS_MAX_MESSAGE_BYTES: intFrom(1_024, 16 * 1024 * 1024).default(64 * 1024),
+  RUNBOX_WS_MAX_SUBSCRIPTIONS: intFrom(1, 10_000).default(32),
+  RUNBOX_WS_MAX_SOCKETS_PER_CLIENT: intFrom(1, 10_000).default(16),
+  RUNBOX_UPLOAD_MAX_BYTES: intFrom(1_024, 1024 * 1024 * 1024).default(20 * 1024 * 1024),
+  RUNBOX_EXAMPLES_DIR: z.string().min(1).default('examples'),
+  RUNBOX_WEB: z.enum(['next', 'none']).default('next'),
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+});
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  adminToken: string;
+  /** True when the admin token was made at start because none was configured. */
+  adminTokenGenerated: boolean;
+  apiKeys: ReadonlyMap<string, string>;
+  concurrency: number;
+  maxQueueLength: number;
+  rateLimits: { runsPerHour: number; concurrentRunsPerOwner: number };
+  maximums: SandboxLimits;
+  allowedOrigins: readonly string[];
+  shutdownDeadlineMs: number;
+  ws: { maxMessageBytes: number; maxSubscriptions: number; maxSocketsPerClient: number };
+  uploadMaxBytes: number;
+  examplesDir: string;
+  web: 'next' | 'none';
+  dev: boolean;
+  executor: HostEnv;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG';
+  readonly variable: string;
+  constructor(variable: string, problem: string) {
+    super(`environment variable ${variable}: ${problem}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+function parseApiKeys(text: string): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const pair of text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    const [name, key] = pair.split(':');
+    if (!name || !key || !/^[A-Za-z0-9_-]{1,64}$/.test(name) || key.length < 24) {
+      throw new ConfigError(
+        'RUNBOX_API_KEYS',
+        'each entry must be name:key, the key at least 24 characters',
+      );
+    }
+    keys.set(key, name);
+  }
+  return keys;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ServerConfig {
+  const parsed = serverEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(String(issue?.path[0] ?? '?'), issue?.message ?? 'invalid');
+  }
+  const value = parsed.data;
+  const executor = hostEnvFrom(env);
+  return {
+    port: value.PORT,
+    host: value.HOST,
+    dataDir: resolve(cwd, value.RUNBOX_DATA_DIR),
+    adminToken: value.RUNBOX_ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),
+    adminTokenGenerated: value.RUNBOX_ADMIN_TOKEN === undefined,
+    apiKeys: parseApiKeys(value.RUNBOX_API_KEYS),
+    concurrency: value.RUNBOX_CONCURRENCY,
+    maxQueueLength: value.RUNBOX_MAX_QUEUE,
+    rateLimits: {
+      runsPerHour: value.RUNBOX_RUNS_PER_HOUR,
+      concurrentRunsPerOwner: value.RUNBOX_CONCURRENT_RUNS_PER_OWNER,
+    },
+    maximums: { ...DEFAULT_MAXIMUMS, wallTimeMs: value.RUNBOX_MAX_WALL_TIME_MS },
+    allowedOrigins: value.RUNBOX_ALLOWED_ORIGINS.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+    shutdownDeadlineMs: value.RUNBOX_SHUTDOWN_DEADLINE_MS,
+    ws: {
+      maxMessageBytes: value.RUNBOX_WS_MAX_MESSAGE_BYTES,
+      maxSubscriptions: value.RUNBOX_WS_MAX_SUBSCRIPTIONS,
+      maxSocketsPerClient: value.RUNBOX_WS_MAX_SOCKETS_PER_CLIENT,
+    },
+    uploadMaxBytes: value.RUNBOX_UPLOAD_MAX_BYTES,
+    examplesDir: resolve(cwd, value.RUNBOX_EXAMPLES_DIR),
+    web: value.RUNBOX_WEB,
+    dev: value.NODE_ENV === 'development',
+    executor,
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * The schema, as an ordered list of migrations. A migration, once released, is never edited:
+ * a change is a new entry with the next version. Each runs in its own transaction.
+ *
+ * Conventions: times are integer milliseconds since the epoch; JSON columns are TEXT checked with
+ * json_valid; tables are STRICT so a wrong type fails at write, not at read. Enums that grow with
+ * the code (run state, language) are checked by the TypeScript side, not by CHECK constraints, so
+ * adding a state needs no table rebuild.
+ */
+export interface Migration {
+  /** 1, 2, 3…: strictly increasing, no gaps. */
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+CREATE TABLE projects (
+  id          TEXT PRIMARY KEY,
+  owner       TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  source      TEXT NOT NULL CHECK (source IN ('upload', 'example')),
+  dir         TEXT NOT NULL,
+  file_count  INTEGER NOT NULL CHECK (file_count >= 0),
+  total_bytes INTEGER NOT NULL CHECK (total_bytes >= 0),
+  created_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX projects_by_owner ON projects (owner, created_at, id);
+
+CREATE TABLE runs (
+  id                TEXT PRIMARY KEY,
+  owner             TEXT NOT NULL,
+  kind              TEXT NOT NULL CHECK (kind IN ('snippet', 'tool')),
+  language          TEXT,
+  tool_id           TEXT,
+  project_id        TEXT REFERENCES projects (id) ON DELETE SET NULL,
+  request           TEXT NOT NULL CHECK (json_valid(request)),
+  limits            TEXT NOT NULL CHECK (json_valid(limits)),
+  state             TEXT NOT NULL,
+  priority          INTEGER NOT NULL DEFAULT 0,
+  queued_at         INTEGER NOT NULL,
+  started_at        INTEGER,
+  finished_at       INTEGER,
+  exit_code         INTEGER,
+  signal            TEXT,
+  duration_ms       INTEGER,
+  cpu_ms            INTEGER,
+  peak_memory_bytes INTEGER,
+  warnings          TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(warnings)),
+  error             TEXT,
+  value             TEXT CHECK (value IS NULL OR json_valid(value)),
+  stdout_bytes      INTEGER,
+  stderr_bytes      INTEGER,
+  output_lines      INTEGER,
+  last_seq          INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX runs_by_owner ON runs (owner, queued_at, id);
+CREATE INDEX runs_by_time ON runs (queued_at, id);
+CREATE INDEX runs_by_state ON runs (state, queued_at, id);
+CREATE INDEX runs_by_project ON runs (project_id) WHERE project_id IS NOT NULL;
+
+CREATE TABLE run_events (
+  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  seq    INTEGER NOT NULL CHECK (seq >= 1),
+  at     INTEGER NOT NULL,
+  type   TEXT NOT NULL,
+  data   TEXT NOT NULL CHECK (json_valid(data)),
+  PRIMARY KEY (run_id, seq)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE artifacts (
+  run_id      TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  path        TEXT NOT NULL,
+  kind        TEXT NOT NULL CHECK (kind IN ('file', 'symlink')),
+  size        INTEGER NOT NULL CHECK (size >= 0),
+  sha256      TEXT,
+  media_type  TEXT NOT NULL,
+  link_target TEXT,
+  PRIMARY KEY (run_id, path)
+) STRICT, WITHOUT ROWID;
+`,
+  },
+];

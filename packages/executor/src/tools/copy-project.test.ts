@@ -1,0 +1,177 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  copyProject,
+  ProjectCopyError,
+  ProjectTooLargeError,
+  scanProject,
+} from './copy-project.ts';
+
+const MiB = 1024 * 1024;
+let base: string;
+let project: string;
+let dest: string;
+
+beforeEach(async () => {
+  base = await mkdtemp(join(tmpdir(), 'runbox-copy-'));
+  project = join(base, 'project');
+  dest = join(base, 'workspace');
+  await mkdir(join(project, 'src', 'deep'), { recursive: true });
+  await mkdir(dest);
+  await writeFile(join(project, 'main.py'), 'print("hi")\n');
+  await writeFile(join(project, 'src', 'util.py'), 'X = 1\n');
+  await writeFile(join(project, 'src', 'deep', 'data.bin'), Buffer.alloc(300_000, 7));
+  await writeFile(join(project, 'run.sh'), 'echo hi\n');
+  await chmod(join(project, 'run.sh'), 0o755);
+});
+afterEach(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+describe('scanProject', () => {
+  it('lists files and directories, sorted, with sizes', async () => {
+    const scan = await scanProject(project, { maxBytes: 64 * MiB });
+    expect(scan.files.map((file) => file.path)).toEqual([
+      'main.py',
+      'run.sh',
+      'src/deep/data.bin',
+      'src/util.py',
+    ]);
+    expect(scan.directories).toEqual(['src', 'src/deep']);
+    expect(scan.totalBytes).toBe(12 + 300_000 + 6 + 8);
+    expect(scan.workspaceBytes).toBe(3 * 4096 + 74 * 4096);
+    expect(scan.files.find((file) => file.path === 'run.sh')?.executable).toBe(true);
+  });
+
+  it('refuses a project bigger than the workspace, saying both sizes', async () => {
+    await writeFile(join(project, 'big.bin'), Buffer.alloc(2 * MiB));
+    const scan = scanProject(project, { maxBytes: 1 * MiB });
+    await expect(scan).rejects.toBeInstanceOf(ProjectTooLargeError);
+    await expect(scan).rejects.toThrow(
+      /the project is too large: it needs \d+ bytes in the workspace, which holds 1048576/,
+    );
+  });
+
+  it('refuses too many entries and too deep a tree', async () => {
+    await expect(scanProject(project, { maxBytes: MiB, maxEntries: 3 })).rejects.toMatchObject({
+      code: 'PROJECT_TOO_LARGE',
+      limit: 'entries',
+    });
+    await expect(scanProject(project, { maxBytes: MiB, maxDepth: 1 })).rejects.toMatchObject({
+      limit: 'depth',
+    });
+  });
+
+  it('refuses a root that is a link or not a directory', async () => {
+    await symlink(project, join(base, 'link'));
+    await expect(scanProject(join(base, 'link'), { maxBytes: MiB })).rejects.toBeInstanceOf(
+      ProjectCopyError,
+    );
+    await expect(scanProject(join(project, 'main.py'), { maxBytes: MiB })).rejects.toThrow(
+      /not a directory/,
+    );
+  });
+});
+
+describe('copyProject', () => {
+  it('copies files and directories, keeping the executable bit', async () => {
+    const copied = await copyProject({
+      root: project,
+      destDir: dest,
+      limits: { maxBytes: 64 * MiB },
+      owner: null,
+    });
+    expect(copied.files).toHaveLength(4);
+    expect(readFileSync(join(dest, 'main.py'), 'utf8')).toBe('print("hi")\n');
+    expect(
+      readFileSync(join(dest, 'src', 'deep', 'data.bin')).equals(Buffer.alloc(300_000, 7)),
+    ).toBe(true);
+    expect(statSync(join(dest, 'run.sh')).mode & 0o111).not.toBe(0);
+    expect(statSync(join(dest, 'main.py')).mode & 0o111).toBe(0);
+  });
+
+  it('never follows a symbolic link in the project: links are skipped and reported', async () => {
+    const outside = join(base, 'secret');
+    await mkdir(outside);
+    await writeFile(join(outside, 'key'), 'SECRET');
+    await symlink(join(outside, 'key'), join(project, 'key-link'));
+    await symlink(outside, join(project, 'src', 'dir-link'));
+    await symlink('/etc/passwd', join(project, 'passwd'));
+    await symlink('missing', join(project, 'dangling'));
+
+    const copied = await copyProject({
+      root: project,
+      destDir: dest,
+      limits: { maxBytes: 64 * MiB },
+      owner: null,
+    });
+    expect(copied.skipped).toEqual([
+      { path: 'dangling', kind: 'symlink' },
+      { path: 'key-link', kind: 'symlink' },
+      { path: 'passwd', kind: 'symlink' },
+      { path: 'src/dir-link', kind: 'symlink' },
+    ]);
+    for (const name of ['dangling', 'key-link', 'passwd', 'src/dir-link']) {
+      expect(existsSync(join(dest, name)) || isLink(join(dest, name)), name).toBe(false);
+    }
+    expect(JSON.stringify(listAll(dest))).not.toMatch(/SECRET|root:/);
+  });
+
+  it('skips FIFOs and other special files without opening them', async () => {
+    execFileSync('mkfifo', [join(project, 'pipe')]);
+    const copied = await copyProject({
+      root: project,
+      destDir: dest,
+      limits: { maxBytes: 64 * MiB },
+      owner: null,
+    });
+    expect(copied.skipped).toEqual([{ path: 'pipe', kind: 'other' }]);
+    expect(existsSync(join(dest, 'pipe'))).toBe(false);
+  });
+
+  it('applies the size limit again while it copies', async () => {
+    await writeFile(join(project, 'big.bin'), Buffer.alloc(2 * MiB));
+    await expect(
+      copyProject({ root: project, destDir: dest, limits: { maxBytes: MiB }, owner: null }),
+    ).rejects.toBeInstanceOf(ProjectTooLargeError);
+  });
+
+  it('gives the copies to the sandbox user when one is named', async () => {
+    if (process.getuid?.() !== 0) return;
+    const owner = { uid: 64_321, gid: 64_322 };
+    await copyProject({ root: project, destDir: dest, limits: { maxBytes: 64 * MiB }, owner });
+    for (const path of ['main.py', 'src', 'src/deep', 'src/deep/data.bin']) {
+      const stats = statSync(join(dest, path));
+      expect([stats.uid, stats.gid], path).toEqual([owner.uid, owner.gid]);
+    }
+  });
+
+  it('never writes through anything already in the destination', async () => {
+    await symlink(join(base, 'elsewhere'), join(dest, 'main.py'));
+    await expect(
+      copyProject({ root: project, destDir: dest, limits: { maxBytes: 64 * MiB }, owner: null }),
+    ).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(existsSync(join(base, 'elsewhere'))).toBe(false);
+  });
+});
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function listAll(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    const full = join(entry.parentPath, entry.name);
+    if (entry.isFile()) out[full] = readFileSync(full, 'utf8');
+  }
+  return out;
+}

@@ -55,3 +55,6 @@ export { runSelfTest, type SelfTestReport, type SelfTestCheck } from './sandbox/
 export { assertSandboxSafe, cachedSelfTest, UnsafeSandboxError } from './sandbox/self-test-gate.ts';
 export { hostEnvFrom, EnvConfigError, type HostEnv } from './host-env.ts';
 export * from './validation/validation-errors.ts';
+export { createToolCatalog, type ToolCatalog, type CatalogEntry } from './tools/tool-catalog.ts';
+export { loadExamples, DEFAULT_EXAMPLES_DIR, type Example } from './tools/examples.ts';
+export type { Tool } from './tools/tool-schema.ts';

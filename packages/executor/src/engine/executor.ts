@@ -94,6 +94,8 @@ export interface SubmitOptions {
   priority?: number;
   /** When the run was first queued (a run coming back after a restart). Default now. */
   queuedAt?: number;
+  /** Its events up to this seq are stored already (a run coming back after a restart). Default 0. */
+  lastSeq?: number;
 }
 
 export interface QueueEntry {
@@ -507,7 +509,7 @@ export function createExecutor(config: ExecutorConfig): Executor {
       };
       const run: LiveRun = {
         record,
-        log: createRunLog({ maxEvents: logMaxEvents }),
+        log: createRunLog({ maxEvents: logMaxEvents, startAfterSeq: options.lastSeq ?? 0 }),
         abort: new AbortController(),
         interrupt: false,
         lastPosition: null,

@@ -18,12 +18,17 @@ export interface RunLog {
   onAppend(listener: () => void): () => void;
 }
 
-export function createRunLog(options: { maxEvents: number; now?: () => number }): RunLog {
+export function createRunLog(options: {
+  maxEvents: number;
+  now?: () => number;
+  /** The run's history already holds events up to this seq (a queued run back after a restart). */
+  startAfterSeq?: number;
+}): RunLog {
   const now = options.now ?? Date.now;
   const events: RunEvent[] = [];
   // Index of events[0] within the run's history (its seq - 1); grows as old events drop.
-  let dropped = 0;
-  let seq = 0;
+  let dropped = options.startAfterSeq ?? 0;
+  let seq = options.startAfterSeq ?? 0;
   let isEnded = false;
   const listeners = new Set<() => void>();
 

@@ -1,0 +1,19 @@
+import { adminRouter } from './routers/admin.ts';
+import { examplesRouter, toolsRouter } from './routers/catalog.ts';
+import { projectsRouter } from './routers/projects.ts';
+import { queueRouter } from './routers/queue.ts';
+import { runsRouter } from './routers/runs.ts';
+import { readiness } from './health.ts';
+import { publicProcedure, router } from './trpc.ts';
+
+export const appRouter = router({
+  health: publicProcedure.query(({ ctx }) => readiness(ctx.services)),
+  tools: toolsRouter,
+  examples: examplesRouter,
+  projects: projectsRouter,
+  runs: runsRouter,
+  queue: queueRouter,
+  admin: adminRouter,
+});
+
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,138 @@
+import { LANGUAGES, RUN_STATES, isEndState } from '@runbox/executor';
+import { z } from 'zod';
+import { NotFoundError } from '../errors/api-errors.ts';
+import { toTRPCError } from '../errors/to-trpc-error.ts';
+import { toRunView } from '../run-service.ts';
+import { runViewSchema } from '../schemas/run-views.ts';
+import type { Services } from '../services.ts';
+import { adminProcedure, router } from '../trpc.ts';
+import { withSubscriptionSlot } from './subscription-slot.ts';
+
+/** The whole queue as the admin page shows it: waiting in order, running, recently ended. */
+function queueView(services: Services) {
+  const snapshot = services.executor.queue();
+  const now = Date.now();
+  const describe = (id: string) => {
+    const run = services.store.getRun(id);
+    return run ? toRunView(services, run, true) : null;
+  };
+  return {
+    concurrency: snapshot.concurrency,
+    paused: snapshot.paused,
+    maxQueueLength: snapshot.maxQueueLength,
+    estimatedWaitMs: snapshot.estimatedWaitMs,
+    waiting: snapshot.waiting.flatMap((entry) => {
+      const run = describe(entry.id);
+      return run ? [{ ...run, waitedMs: now - entry.queuedAt }] : [];
+    }),
+    running: snapshot.running.flatMap((entry) => {
+      const run = describe(entry.id);
+      return run
+        ? [{ ...run, elapsedMs: now - (entry.startedAt ?? now), liveUsage: entry.usage }]
+        : [];
+    }),
+    ended: services.store
+      .listRuns({ states: RUN_STATES.filter((state) => isEndState(state)), limit: 20 })
+      .runs.map((run) => toRunView(services, run, true)),
+  };
+}
+
+export const adminRouter = router({
+  queue: adminProcedure.query(({ ctx }) => queueView(ctx.services)),
+
+  /** The queue again whenever it changes, checked twice a second. */
+  onQueue: adminProcedure.subscription(async function* ({ ctx, signal }) {
+    try {
+      yield* withSubscriptionSlot(ctx, async function* () {
+        let last = '';
+        while (!signal?.aborted) {
+          const view = queueView(ctx.services);
+          const text = JSON.stringify(view);
+          if (text !== last) {
+            last = text;
+            yield view;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      });
+    } catch (error) {
+      throw toTRPCError(error);
+    }
+  }),
+
+  cancel: adminProcedure
+    .input(z.object({ id: z.string().min(1).max(64) }))
+    .output(runViewSchema)
+    .mutation(({ ctx, input }) => {
+      const run = ctx.services.store.getRun(input.id);
+      if (!run) throw new NotFoundError('run', input.id);
+      try {
+        ctx.services.executor.cancel(input.id);
+      } catch {
+        // ended before this server started
+      }
+      return toRunView(ctx.services, ctx.services.store.getRun(input.id) ?? run, true);
+    }),
+
+  pause: adminProcedure.mutation(({ ctx }) => {
+    ctx.services.executor.pause();
+    return { paused: true };
+  }),
+  resume: adminProcedure.mutation(({ ctx }) => {
+    ctx.services.executor.resume();
+    return { paused: false };
+  }),
+  setConcurrency: adminProcedure
+    .input(z.object({ concurrency: z.number().int().min(1).max(256) }))
+    .mutation(({ ctx, input }) => {
+      ctx.services.executor.setConcurrency(input.concurrency);
+      return { concurrency: input.concurrency };
+    }),
+
+  runs: adminProcedure
+    .input(
+      z.object({
+        states: z.array(z.enum(RUN_STATES)).max(RUN_STATES.length).optional(),
+        owner: z.string().max(128).optional(),
+        toolId: z.string().max(64).optional(),
+        language: z.enum(LANGUAGES).optional(),
+        limit: z.number().int().min(1).max(500).default(100),
+        cursor: z.object({ queuedAt: z.number(), id: z.string().max(64) }).optional(),
+      }),
+    )
+    .query(({ ctx, input }) => {
+      const page = ctx.services.store.listRuns({
+        ...(input.states ? { states: input.states } : {}),
+        ...(input.owner ? { owner: input.owner } : {}),
+        ...(input.toolId ? { toolId: input.toolId } : {}),
+        ...(input.language ? { language: input.language } : {}),
+        limit: input.limit,
+        ...(input.cursor ? { before: input.cursor } : {}),
+      });
+      return {
+        runs: page.runs.map((run) => toRunView(ctx.services, run, true)),
+        nextCursor: page.nextCursor,
+      };
+    }),
+
+  selfTest: adminProcedure.query(({ ctx }) => ctx.services.selfTest),
+
+  rateLimits: adminProcedure.query(({ ctx }) => ctx.services.rateLimiter.settings()),
+  setRateLimits: adminProcedure
+    .input(
+      z
+        .object({
+          runsPerHour: z.number().int().min(1).max(1_000_000).optional(),
+          concurrentRunsPerOwner: z.number().int().min(1).max(10_000).optional(),
+        })
+        .strict(),
+    )
+    .mutation(({ ctx, input }) =>
+      ctx.services.rateLimiter.update({
+        ...(input.runsPerHour !== undefined ? { runsPerHour: input.runsPerHour } : {}),
+        ...(input.concurrentRunsPerOwner !== undefined
+          ? { concurrentRunsPerOwner: input.concurrentRunsPerOwner }
+          : {}),
+      }),
+    ),
+});

@@ -1,0 +1,150 @@
+import { RUN_STATES, type RunResult } from '@runbox/executor';
+import { tracked } from '@trpc/server';
+import { z } from 'zod';
+import { toTRPCError } from '../errors/to-trpc-error.ts';
+import { createRun, runEvents, toRunView, visibleRun } from '../run-service.ts';
+import { artifactViewSchema, createRunInputSchema, runViewSchema } from '../schemas/run-views.ts';
+import { ownerProcedure, router } from '../trpc.ts';
+import { withSubscriptionSlot } from './subscription-slot.ts';
+
+const runId = z.object({ id: z.string().min(1).max(64) });
+
+export const runsRouter = router({
+  create: ownerProcedure
+    .input(createRunInputSchema)
+    .output(runViewSchema)
+    .mutation(async ({ ctx, input }) =>
+      toRunView(
+        ctx.services,
+        await createRun(
+          ctx.services,
+          ctx.identity as typeof ctx.identity & { owner: string },
+          input,
+        ),
+        false,
+      ),
+    ),
+
+  get: ownerProcedure
+    .input(runId)
+    .output(runViewSchema)
+    .query(({ ctx, input }) =>
+      toRunView(
+        ctx.services,
+        visibleRun(ctx.services, ctx.identity, input.id),
+        ctx.identity.isAdmin,
+      ),
+    ),
+
+  list: ownerProcedure
+    .input(
+      z.object({
+        states: z.array(z.enum(RUN_STATES)).max(RUN_STATES.length).optional(),
+        limit: z.number().int().min(1).max(100).default(50),
+        cursor: z.object({ queuedAt: z.number(), id: z.string().max(64) }).optional(),
+      }),
+    )
+    .output(
+      z.object({
+        runs: z.array(runViewSchema),
+        nextCursor: z.object({ queuedAt: z.number(), id: z.string() }).nullable(),
+      }),
+    )
+    .query(({ ctx, input }) => {
+      const page = ctx.services.store.listRuns({
+        owner: ctx.owner,
+        ...(input.states ? { states: input.states } : {}),
+        limit: input.limit,
+        ...(input.cursor ? { before: input.cursor } : {}),
+      });
+      return {
+        runs: page.runs.map((run) => toRunView(ctx.services, run, false)),
+        nextCursor: page.nextCursor,
+      };
+    }),
+
+  cancel: ownerProcedure
+    .input(runId)
+    .output(runViewSchema)
+    .mutation(({ ctx, input }) => {
+      const run = visibleRun(ctx.services, ctx.identity, input.id);
+      try {
+        ctx.services.executor.cancel(run.id);
+      } catch {
+        // Not in the engine: it ended before this server started; nothing to cancel.
+      }
+      return toRunView(ctx.services, visibleRun(ctx.services, ctx.identity, input.id), false);
+    }),
+
+  artifacts: ownerProcedure
+    .input(runId)
+    .output(z.array(artifactViewSchema))
+    .query(({ ctx, input }) => {
+      visibleRun(ctx.services, ctx.identity, input.id);
+      return ctx.services.store.listArtifacts(input.id);
+    }),
+
+  /**
+   * Every event of the run, each tracked by its sequence number: a client that reconnects sends
+   * the last id it saw (lastEventId) and gets exactly the events after it.
+   */
+  onOutput: ownerProcedure
+    .input(z.object({ id: z.string().min(1).max(64), lastEventId: z.string().max(20).nullish() }))
+    .subscription(async function* ({ ctx, input, signal }) {
+      visibleRun(ctx.services, ctx.identity, input.id);
+      const afterSeq = Number.parseInt(input.lastEventId ?? '0', 10) || 0;
+      try {
+        yield* withSubscriptionSlot(ctx, async function* () {
+          for await (const event of runEvents(ctx.services, input.id, afterSeq, signal)) {
+            yield tracked(String(event.seq), event);
+          }
+        });
+      } catch (error) {
+        throw toTRPCError(error);
+      }
+    }),
+
+  /** The run's state, place in line and wait while queued, CPU and memory while running, result at the end. */
+  onStatus: ownerProcedure.input(runId).subscription(async function* ({ ctx, input, signal }) {
+    const stored = visibleRun(ctx.services, ctx.identity, input.id);
+    const view = toRunView(ctx.services, stored, false);
+    let status = {
+      state: view.state,
+      position: view.position,
+      estimatedWaitMs: view.estimatedWaitMs,
+      running: null as number | null,
+      concurrency: null as number | null,
+      usage: null as { cpuMs: number; memoryBytes: number } | null,
+      result: null as RunResult | null,
+    };
+    yield status;
+    try {
+      yield* withSubscriptionSlot(ctx, async function* () {
+        for await (const event of runEvents(ctx.services, input.id, 0, signal)) {
+          if (event.type === 'output' || event.type === 'truncated') continue;
+          if (event.type === 'state')
+            status = {
+              ...status,
+              state: event.state,
+              ...(event.state !== 'queued' ? { position: null, estimatedWaitMs: null } : {}),
+            };
+          if (event.type === 'position')
+            status = {
+              ...status,
+              position: event.position,
+              estimatedWaitMs: event.estimatedWaitMs,
+              running: event.running,
+              concurrency: event.concurrency,
+            };
+          if (event.type === 'usage')
+            status = { ...status, usage: { cpuMs: event.cpuMs, memoryBytes: event.memoryBytes } };
+          if (event.type === 'end')
+            status = { ...status, state: event.result.state, result: event.result };
+          yield status;
+        }
+      });
+    } catch (error) {
+      throw toTRPCError(error);
+    }
+  }),
+});

@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { isEndState, UnsafeSandboxError, type RunEvent } from '@runbox/executor';
+import { NotFoundError } from './errors/api-errors.ts';
+import type { Identity } from './identity.ts';
+import type { CreateRunInput, RunView } from './schemas/run-views.ts';
+import type { Services } from './services.ts';
+import type { StoredRun } from './store/index.ts';
+
+/** A run the caller may see: its own, or any for an admin. Anyone else gets NOT_FOUND. */
+export function visibleRun(services: Services, identity: Identity, runId: string): StoredRun {
+  const run = services.store.getRun(runId);
+  if (!run || (!identity.isAdmin && run.owner !== identity.owner))
+    throw new NotFoundError('run', runId);
+  return run;
+}
+
+export function toRunView(services: Services, run: StoredRun, withOwner: boolean): RunView {
+  const waiting =
+    run.state === 'queued'
+      ? services.executor.queue().waiting.find((entry) => entry.id === run.id)
+      : undefined;
+  const snippet = run.request?.kind === 'snippet' ? run.request : null;
+  return {
+    id: run.id,
+    ...(withOwner ? { owner: run.owner } : {}),
+    kind: run.kind,
+    language: snippet?.language ?? null,
+    toolId: run.toolId,
+    projectId: run.projectId,
+    code: snippet?.code ?? null,
+    stdin: snippet?.stdin ?? null,
+    state: run.state,
+    queuedAt: run.queuedAt,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    exitCode: run.exitCode,
+    signal: run.signal,
+    durationMs: run.durationMs,
+    usage: run.usage,
+    warnings: run.warnings,
+    error: run.error,
+    ...('value' in run ? { value: run.value } : {}),
+    outputLines: run.outputLines,
+    limits: run.limits ? { ...run.limits } : null,
+    position: waiting?.position ?? null,
+    estimatedWaitMs: waiting?.estimatedWaitMs ?? null,
+  };
+}
+
+/** Active (queued or running) runs of one owner, for the concurrent-runs limit. */
+function activeRuns(services: Services, owner: string): number {
+  const snapshot = services.executor.queue();
+  return [...snapshot.waiting, ...snapshot.running].filter((entry) => entry.meta.owner === owner)
+    .length;
+}
+
+/**
+ * Creates a run: rate limits (admins exempt), the project or example resolved to a host directory
+ * the run will copy, the engine's own checks (which reject before anything is stored), then the
+ * stored row.
+ */
+export async function createRun(
+  services: Services,
+  identity: Identity & { owner: string },
+  input: CreateRunInput,
+): Promise<StoredRun> {
+  // A host whose sandbox failed its self-test runs no untrusted code (unless the operator opted out).
+  if (!services.selfTest.ok && !services.config.executor.allowUnsafeSandbox) {
+    throw new UnsafeSandboxError(services.selfTest);
+  }
+  if (!identity.isAdmin) {
+    services.rateLimiter.admit(identity.owner, activeRuns(services, identity.owner));
+  }
+  const id = randomUUID();
+  let projectId: string | null = null;
+  let request: unknown;
+  if (input.kind === 'snippet') {
+    request = input;
+  } else {
+    let projectDir: string;
+    let limits = input.limits;
+    if (input.exampleId !== undefined) {
+      const example = services.examples.find((candidate) => candidate.id === input.exampleId);
+      if (!example) throw new NotFoundError('example', input.exampleId);
+      projectDir = example.dir;
+      limits = { ...example.limits, ...input.limits };
+    } else {
+      const project = services.store.getProject(input.projectId ?? '');
+      if (!project || (!identity.isAdmin && project.owner !== identity.owner)) {
+        throw new NotFoundError('project', input.projectId ?? '');
+      }
+      projectDir = project.dir;
+      projectId = project.id;
+    }
+    request = {
+      kind: 'tool',
+      toolId: input.toolId,
+      projectDir,
+      ...(input.entry !== undefined ? { entry: input.entry } : {}),
+      ...(limits !== undefined ? { limits } : {}),
+    };
+  }
+  const record = await services.executor.submit(request, { id, meta: { owner: identity.owner } });
+  return services.store.insertRun({ ...record, owner: identity.owner, projectId });
+}
+
+/**
+ * The events of a run after `afterSeq`: from the engine while it holds the run (live, with older
+ * events read back from the store), else from the store alone (ended runs, or after a restart).
+ */
+export async function* runEvents(
+  services: Services,
+  runId: string,
+  afterSeq: number,
+  signal?: AbortSignal,
+): AsyncGenerator<RunEvent> {
+  let live = true;
+  try {
+    services.executor.get(runId);
+  } catch {
+    live = false;
+  }
+  if (live) {
+    yield* services.executor.events(runId, { afterSeq, signal });
+    return;
+  }
+  let cursor = afterSeq;
+  for (;;) {
+    if (signal?.aborted) return;
+    const page = services.store.readEvents(runId, cursor, 1_000);
+    for (const event of page) {
+      yield event;
+      cursor = event.seq;
+      if (event.type === 'end') return;
+    }
+    if (page.length === 0) {
+      // A stored run with no end yet and no engine: nothing more will come.
+      const run = services.store.getRun(runId);
+      if (!run || isEndState(run.state) || page.length === 0) return;
+    }
+  }
+}

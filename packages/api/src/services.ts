@@ -1,0 +1,22 @@
+import type { Example, Executor, SandboxHost, SelfTestReport, ToolCatalog } from '@runbox/executor';
+import type { ServerConfig } from './config.ts';
+import type { RateLimiter } from './rate-limiter.ts';
+import type { Store } from './store/index.ts';
+
+/** Everything the procedures use, made once at start (main.ts) and handed to every context. */
+export interface Services {
+  config: ServerConfig;
+  host: SandboxHost;
+  executor: Executor;
+  store: Store;
+  tools: ToolCatalog;
+  examples: readonly Example[];
+  rateLimiter: RateLimiter;
+  /** The sandbox self-test of this start. */
+  selfTest: SelfTestReport;
+  paths: { projects: string; artifacts: string };
+  /** When the executor last showed it is alive (ms since epoch). */
+  heartbeat(): number;
+  /** False once shutdown began. */
+  accepting(): boolean;
+}

@@ -1,0 +1,47 @@
+import { initTRPC } from '@trpc/server';
+import { errorDetails, toTRPCError } from './errors/to-trpc-error.ts';
+import { AdminRequiredError, OwnerRequiredError } from './errors/api-errors.ts';
+import type { Identity } from './identity.ts';
+import type { Services } from './services.ts';
+
+/** One context for HTTP and WebSocket calls. */
+export interface Context {
+  services: Services;
+  identity: Identity;
+  /** Per WebSocket connection: how many subscriptions it holds. Null over HTTP. */
+  socket: { subscriptions: number } | null;
+}
+
+const t = initTRPC.context<Context>().create({
+  errorFormatter({ shape, error }) {
+    // Never the stack of an internal error on the wire; the log has it.
+    const { stack: _stack, ...data } = shape.data;
+    return { ...shape, data: { ...data, runbox: errorDetails(error.cause) } };
+  },
+});
+
+/**
+ * Errors a procedure throws that are not TRPCErrors reach here as INTERNAL_SERVER_ERROR with the
+ * original as cause; the one mapping function decides what they really are.
+ */
+const mapErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.code === 'INTERNAL_SERVER_ERROR' && result.error.cause) {
+    throw toTRPCError(result.error.cause);
+  }
+  return result;
+});
+
+export const router = t.router;
+export const publicProcedure = t.procedure.use(mapErrors);
+
+export const ownerProcedure = publicProcedure.use(({ ctx, next }) => {
+  const owner = ctx.identity.owner;
+  if (owner === null) throw toTRPCError(new OwnerRequiredError());
+  return next({ ctx: { ...ctx, owner } });
+});
+
+export const adminProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.identity.isAdmin) throw toTRPCError(new AdminRequiredError());
+  return next({ ctx: { ...ctx, owner: ctx.identity.owner ?? 'admin' } });
+});

@@ -9,6 +9,8 @@ import {
   type Executor,
 } from '@runbox/executor';
 import type { ServerConfig } from './config.ts';
+import { createLogger, loggerToFunction, runLogger, type Logger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
 import { createRateLimiter } from './rate-limiter.ts';
 import { createRunboxServer, type PageHandler, type RunboxServer } from './server.ts';
 import type { Services } from './services.ts';
@@ -23,17 +25,20 @@ export interface RunningRunbox {
   stop(): Promise<void>;
 }
 
-export type Log = (message: string) => void;
-
 /**
  * Starts runbox: the sandbox host and its self-test, the store (with crash recovery), the tools,
  * the engine, then the server on one port.
  */
 export async function startRunbox(
   config: ServerConfig,
-  options: { log?: Log; pages?: PageHandler } = {},
+  options: { log?: Logger | ((message: string) => void); pages?: PageHandler } = {},
 ): Promise<RunningRunbox> {
-  const log = options.log ?? ((message: string) => console.log(message));
+  const logger =
+    typeof options.log === 'function'
+      ? loggerToFunction(options.log)
+      : (options.log ?? createLogger({ level: config.logLevel, pretty: config.dev }));
+  const log = (message: string): void => logger.info(message);
+  const warn = (message: string): void => logger.warn(message);
   const paths = {
     projects: join(config.dataDir, 'projects'),
     artifacts: join(config.dataDir, 'artifacts'),
@@ -48,12 +53,14 @@ export async function startRunbox(
   const selfTest = await runSelfTest(host);
   const failed = selfTest.checks.filter((check) => !check.ok);
   if (failed.length > 0) {
-    log(
+    logger.error(
       `SANDBOX SELF-TEST FAILED: ${failed.map((check) => `${check.layer}: ${check.detail}`).join('; ')}`,
     );
-    if (config.executor.allowUnsafeSandbox)
-      log('WARNING: RUNBOX_ALLOW_UNSAFE_SANDBOX=1: running untrusted code anyway');
-    else log('untrusted runs are refused until every layer holds (./runbox doctor)');
+    if (config.executor.allowUnsafeSandbox) {
+      warn('WARNING: RUNBOX_ALLOW_UNSAFE_SANDBOX=1: running untrusted code anyway');
+    } else {
+      warn('untrusted runs are refused until every layer holds (./runbox doctor)');
+    }
   } else {
     log(
       `sandbox: all ${selfTest.checks.length} layers hold (cgroup ${host.cgroups.version}, workspaces ${host.workspaces.mechanism})`,
@@ -62,7 +69,7 @@ export async function startRunbox(
 
   const store: Store = openStore({
     dataDir: config.dataDir,
-    onError: (error) => log(`store: ${error.message}`),
+    onError: (error) => warn(`store: ${error.message}`),
   });
   const recovery = store.recoverAfterCrash({ keepQueuedEvents: true });
   if (recovery.interrupted.length > 0)
@@ -75,7 +82,14 @@ export async function startRunbox(
 
   let accepting = true;
   let lastBeat = Date.now();
-  const executor: Executor = createExecutor({
+  const rateLimiter = createRateLimiter(config.rateLimits);
+  // eslint-disable-next-line prefer-const -- the metrics read the executor made just below
+  let executor: Executor;
+  const metrics = createMetrics({
+    executor: () => executor,
+    refusals: () => rateLimiter.refusals(),
+  });
+  executor = createExecutor({
     host,
     concurrency: config.concurrency,
     maxQueueLength: config.maxQueueLength,
@@ -85,11 +99,23 @@ export async function startRunbox(
     hooks: {
       onEvent(run, event) {
         store.appendEvent(run.id, event);
-        if (event.type === 'state' && event.state === 'running') {
-          store.updateRun(run.id, { state: 'running', startedAt: run.startedAt });
+        metrics.observe(run, event);
+        if (event.type === 'state') {
+          const tool = run.request.kind === 'tool' ? run.request.toolId : run.request.language;
+          runLogger(logger, { id: run.id, owner: run.meta.owner ?? '?', tool }).info(
+            { state: event.state },
+            `run ${event.state}`,
+          );
+          if (event.state === 'running')
+            store.updateRun(run.id, { state: 'running', startedAt: run.startedAt });
         }
       },
       readEvents: async (runId, afterSeq, limit) => store.readEvents(runId, afterSeq, limit),
+      onHookError: (error, run, event) =>
+        logger.error(
+          { err: error, runId: run.id, event: event.type },
+          'storing a run event failed',
+        ),
     },
   });
   const selfTestHolds = selfTest.ok || config.executor.allowUnsafeSandbox;
@@ -105,7 +131,7 @@ export async function startRunbox(
         lastSeq: entry.lastSeq,
       });
     } catch (error) {
-      log(
+      warn(
         `run ${entry.id} could not be queued again: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
@@ -124,7 +150,9 @@ export async function startRunbox(
     store,
     tools,
     examples,
-    rateLimiter: createRateLimiter(config.rateLimits),
+    rateLimiter,
+    log: logger,
+    metrics,
     selfTest,
     paths,
     heartbeat: () => lastBeat,

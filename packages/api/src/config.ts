@@ -31,6 +31,10 @@ const serverEnvSchema = z.object({
   RUNBOX_UPLOAD_MAX_BYTES: intFrom(1_024, 1024 * 1024 * 1024).default(20 * 1024 * 1024),
   RUNBOX_EXAMPLES_DIR: z.string().min(1).default('examples'),
   RUNBOX_WEB: z.enum(['next', 'none']).default('next'),
+  RUNBOX_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  RUNBOX_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
 });
 
@@ -52,6 +56,9 @@ export interface ServerConfig {
   uploadMaxBytes: number;
   examplesDir: string;
   web: 'next' | 'none';
+  /** Bearer token for /metrics; the admin token works too. */
+  metricsToken: string | null;
+  logLevel: string;
   dev: boolean;
   executor: HostEnv;
 }
@@ -118,6 +125,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ServerC
     uploadMaxBytes: value.RUNBOX_UPLOAD_MAX_BYTES,
     examplesDir: resolve(cwd, value.RUNBOX_EXAMPLES_DIR),
     web: value.RUNBOX_WEB,
+    metricsToken: value.RUNBOX_METRICS_TOKEN ?? null,
+    logLevel: value.RUNBOX_LOG_LEVEL,
     dev: value.NODE_ENV === 'development',
     executor,
   };

@@ -11,8 +11,10 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const runbox = await startRunbox(config);
-  console.log(`runbox is serving on ${runbox.url}`);
+  const log = runbox.services.log;
+  log.info(`runbox is serving on ${runbox.url}`);
   if (config.adminTokenGenerated) {
+    // Printed once on stdout, outside the structured log, so log shipping does not carry it.
     console.log(
       `admin token (made for this start; set RUNBOX_ADMIN_TOKEN to keep one): ${config.adminToken}`,
     );
@@ -21,16 +23,16 @@ async function main(): Promise<void> {
   const stop = (signal: string): void => {
     if (signalled) return;
     signalled = true;
-    console.log(`${signal}: stopping (runs get ${config.shutdownDeadlineMs} ms to finish)`);
+    log.info(`${signal}: stopping (runs get ${config.shutdownDeadlineMs} ms to finish)`);
     const margin = setTimeout(() => {
-      console.error('shutdown overran its deadline; exiting');
+      log.error('shutdown overran its deadline; exiting');
       process.exit(1);
     }, config.shutdownDeadlineMs + 5_000);
     margin.unref();
     runbox.stop().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error('shutdown failed', error);
+        log.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );

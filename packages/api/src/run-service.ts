@@ -100,8 +100,17 @@ export async function createRun(
       ...(limits !== undefined ? { limits } : {}),
     };
   }
-  const record = await services.executor.submit(request, { id, meta: { owner: identity.owner } });
-  return services.store.insertRun({ ...record, owner: identity.owner, projectId });
+  await services.executor.submit(request, {
+    id,
+    meta: { owner: identity.owner },
+    // Stored before its first event, so every event has its row.
+    beforeQueue: (record) => {
+      services.store.insertRun({ ...record, owner: identity.owner, projectId });
+    },
+  });
+  const run = services.store.getRun(id);
+  if (!run) throw new Error(`run ${id} was queued but is not in the store`);
+  return run;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
@@ -53,6 +54,33 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** /metrics: Prometheus text, for the metrics token or the admin token only. */
+async function serveMetrics(
+  services: Services,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const bearer = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
+  const token = services.config.metricsToken;
+  const allowed =
+    identityOf(services, req).isAdmin ||
+    (token !== null && bearer !== undefined && sameText(bearer, token));
+  if (!allowed) {
+    res
+      .writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' })
+      .end('metrics need a token\n');
+    return;
+  }
+  res.writeHead(200, { 'content-type': services.metrics.registry.contentType });
+  res.end(await services.metrics.registry.metrics());
+}
+
+function sameText(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res
     .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
@@ -65,7 +93,7 @@ export function createRunboxServer(services: Services, pages?: PageHandler): Run
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      console.error('request failed', error);
+      services.log.error({ err: error, url: req.url }, 'request failed');
       if (!res.headersSent)
         sendJson(res, 500, { error: 'runbox failed to answer; the server log has the details' });
       else res.destroy();
@@ -75,6 +103,7 @@ export function createRunboxServer(services: Services, pages?: PageHandler): Run
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (url.pathname === '/metrics') return serveMetrics(services, req, res);
     if (url.pathname === '/readyz') {
       const report = readiness(services);
       return sendJson(res, report.ready ? 200 : 503, report);
@@ -172,7 +201,9 @@ export function createRunboxServer(services: Services, pages?: PageHandler): Run
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       socketsPerClient.set(clientKey, (socketsPerClient.get(clientKey) ?? 0) + 1);
+      services.metrics.socketOpened();
       ws.once('close', () => {
+        services.metrics.socketClosed();
         const left = (socketsPerClient.get(clientKey) ?? 1) - 1;
         if (left <= 0) socketsPerClient.delete(clientKey);
         else socketsPerClient.set(clientKey, left);

@@ -1,5 +1,7 @@
 import type { Example, Executor, SandboxHost, SelfTestReport, ToolCatalog } from '@runbox/executor';
 import type { ServerConfig } from './config.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import type { Store } from './store/index.ts';
 
@@ -19,4 +21,6 @@ export interface Services {
   heartbeat(): number;
   /** False once shutdown began. */
   accepting(): boolean;
+  log: Logger;
+  metrics: Metrics;
 }

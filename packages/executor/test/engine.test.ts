@@ -190,6 +190,33 @@ describe('engine: languages and end states', () => {
   });
 });
 
+describe('engine: hooks', () => {
+  it('calls beforeQueue before the first event, and a throwing onEvent never stalls a run', async () => {
+    const order: string[] = [];
+    const hookErrors: string[] = [];
+    const executor = createExecutor({
+      host,
+      concurrency: 1,
+      hooks: {
+        onEvent: (_run, event) => {
+          order.push(event.type);
+          if (event.type === 'state' && event.state === 'running') throw new Error('store is down');
+        },
+        onHookError: (error) => hookErrors.push((error as Error).message),
+      },
+    });
+    const run = await executor.submit(
+      { kind: 'snippet', language: 'bash', code: 'echo ok' },
+      { beforeQueue: () => order.push('beforeQueue') },
+    );
+    const result = endOf(await collect(executor, run.id));
+    expect(result.state).toBe('completed');
+    expect(order[0]).toBe('beforeQueue');
+    expect(order[1]).toBe('state');
+    expect(hookErrors).toEqual(['store is down']);
+  });
+});
+
 describe('engine: results and artifacts', () => {
   it('hands back the last expression as the value and keeps the files the run wrote', async () => {
     const artifactsRoot = join(stateDir, 'artifacts');

@@ -18,9 +18,11 @@ export async function* withSubscriptionSlot<T>(
     });
   }
   if (socket) socket.subscriptions++;
+  ctx.services.metrics.subscriptionStarted();
   try {
     yield* body();
   } finally {
     if (socket) socket.subscriptions--;
+    ctx.services.metrics.subscriptionEnded();
   }
 }

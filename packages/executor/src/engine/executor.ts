@@ -50,6 +50,8 @@ export interface ExecutorHooks {
   onEvent?(run: RunRecord, event: RunEvent): void;
   /** Events older than the in-memory log keeps, for a subscriber that comes back late. */
   readEvents?(runId: string, afterSeq: number, limit: number): Promise<RunEvent[]>;
+  /** onEvent threw; the run goes on regardless. */
+  onHookError?(error: unknown, run: RunRecord, event: RunEvent): void;
 }
 
 export interface ExecutorConfig {
@@ -96,6 +98,11 @@ export interface SubmitOptions {
   queuedAt?: number;
   /** Its events up to this seq are stored already (a run coming back after a restart). Default 0. */
   lastSeq?: number;
+  /**
+   * Called once the run passed every check, before its first event and before it is queued (the
+   * API stores the run here). If it throws, submit throws and nothing is queued.
+   */
+  beforeQueue?: (record: RunRecord) => void;
 }
 
 export interface QueueEntry {
@@ -162,7 +169,12 @@ export function createExecutor(config: ExecutorConfig): Executor {
 
   function emit(run: LiveRun, input: RunEventInput): RunEvent {
     const event = run.log.append(input);
-    config.hooks?.onEvent?.(run.record, event);
+    try {
+      config.hooks?.onEvent?.(run.record, event);
+    } catch (error) {
+      // A failing store must not stall a run: the engine goes on; the caller hears of it.
+      config.hooks?.onHookError?.(error, run.record, event);
+    }
     return event;
   }
 
@@ -514,6 +526,7 @@ export function createExecutor(config: ExecutorConfig): Executor {
         interrupt: false,
         lastPosition: null,
       };
+      options.beforeQueue?.(record);
       runs.set(id, run);
       emit(run, { type: 'state', state: 'queued' });
       queue.enqueue({ runId: id, priority: record.priority, start: () => execute(run) });

@@ -1,6 +1,7 @@
 import type { SandboxLimits } from './limits.ts';
 
-export type CgroupVersion = 'v1' | 'v2';
+/** 'none': no usable cgroup on this host; every run fails to start and the self-test says why. */
+export type CgroupVersion = 'v1' | 'v2' | 'none';
 
 export interface CgroupUsage {
   /** CPU time of every process the run had, user + system. */
@@ -61,4 +62,18 @@ export function assertCgroupName(name: string): void {
       `invalid cgroup name ${JSON.stringify(name)}: letters, digits, _ and - only`,
     );
   }
+}
+
+/**
+ * Stands in when no cgroup can be used (a container whose /sys/fs/cgroup is read-only, say), so
+ * the server still starts, its self-test reports the cgroup layers as failed with this reason,
+ * /readyz says so, and no run starts without its limits.
+ */
+export function unavailableCgroupDriver(reason: CgroupUnavailableError): CgroupDriver {
+  return {
+    version: 'none',
+    location: `none (${reason.message})`,
+    create: () => Promise.reject(reason),
+    removeStale: () => Promise.resolve(0),
+  };
 }

@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { buildSeccompFilter, hostSeccompArch } from './seccomp-filter.ts';
-import type { CgroupDriver } from './cgroup.ts';
+import { CgroupUnavailableError, unavailableCgroupDriver, type CgroupDriver } from './cgroup.ts';
 import { detectCgroupDriver, type CgroupPreference } from './cgroup-detect.ts';
 import type { HostTools, ReadOnlyMount } from './sandbox-command.ts';
 import { runtimeMount } from '../result/runtime-mount.ts';
@@ -127,6 +127,9 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
     prefer: config.cgroup ?? 'auto',
     v2Base: config.cgroupV2Base,
     v1GroupName: config.cgroupGroupName,
+  }).catch((error: unknown) => {
+    if (error instanceof CgroupUnavailableError) return unavailableCgroupDriver(error);
+    throw error;
   });
 
   const workspaces = await createWorkspacePool({

@@ -1,15 +1,32 @@
 import { defineConfig } from 'vitest/config';
 
+/** Tests whose assertions include a deadline (a kill within 250 ms of the limit) run alone first. */
+const TIMING = ['packages/executor/test/hostile-processes.test.ts'];
+
 export default defineConfig({
   test: {
-    include: [
-      'packages/*/src/**/*.test.ts',
-      'packages/*/test/**/*.test.ts',
-      'docker/test/**/*.test.ts',
-    ],
     // Hostile sandbox tests spawn real processes; 2 cores, so keep parallelism modest.
     maxWorkers: 2,
     testTimeout: 30_000,
-    hookTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'timing', include: TIMING, sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'main',
+          include: [
+            'packages/*/src/**/*.test.ts',
+            'packages/*/test/**/*.test.ts',
+            'docker/test/**/*.test.ts',
+          ],
+          exclude: [...TIMING, '**/node_modules/**'],
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

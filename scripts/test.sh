@@ -1,20 +1,37 @@
 #!/bin/sh
-# Every test: types, lint, then unit, hostile-sandbox and integration tests in vitest.
+# Every test: types, lint, unit + hostile-sandbox + integration tests (vitest), then the
+# browser tests (Playwright in Debian's Chromium) against the real server.
 set -eu
 cd "$(dirname "$0")/.."
-results=.runbox/test-results.json
 mkdir -p .runbox
+results=.runbox/test-results.json
+e2e_results=.runbox/e2e-results.json
+rm -f "$results" "$e2e_results"
 echo "== typecheck"
 tsc -p tsconfig.json
+pnpm --filter @runbox/web run -s typecheck
 echo "== lint"
 eslint --max-warnings 0 .
 echo "== tests"
 status=0
 vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
+if [ "$#" -eq 0 ]; then
+  echo "== browser tests"
+  (cd e2e && E2E_JSON="$PWD/../$e2e_results" node_modules/.bin/playwright test) || status=$?
+fi
 # One closing line in the plain form CI reads: "N passed, N failed".
 node -e '
-const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-const skipped = r.numPendingTests + r.numTodoTests;
-console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
-' "$results" || true
+const fs = require("fs");
+let passed = 0, failed = 0, skipped = 0;
+const unit = process.argv[1], e2e = process.argv[2];
+if (fs.existsSync(unit)) {
+  const r = JSON.parse(fs.readFileSync(unit, "utf8"));
+  passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+}
+if (fs.existsSync(e2e)) {
+  const s = JSON.parse(fs.readFileSync(e2e, "utf8")).stats;
+  passed += s.expected; failed += s.unexpected + s.flaky; skipped += s.skipped;
+}
+console.log(`tests: ${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' "$results" "$e2e_results" || true
 exit "$status"

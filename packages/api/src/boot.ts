@@ -12,6 +12,7 @@ import type { ServerConfig } from './config.ts';
 import { createLogger, loggerToFunction, runLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { createRateLimiter } from './rate-limiter.ts';
+import { claimSandboxDir } from './sandbox-dir-claim.ts';
 import { createRunboxServer, type PageHandler, type RunboxServer } from './server.ts';
 import type { Services } from './services.ts';
 import { openStore, type Store } from './store/index.ts';
@@ -48,6 +49,7 @@ export async function startRunbox(
   await removeStaleUploadDirs(paths.projects, { olderThanMs: 0 });
 
   const host = await createSandboxHost(config.executor.host);
+  const claim = await claimSandboxDir(host.stateDir);
   // No sandbox process of an earlier server survives it (a SIGKILL left them to the cgroup).
   await host.removeStale();
   const selfTest = await runSelfTest(host);
@@ -99,6 +101,9 @@ export async function startRunbox(
     hooks: {
       onEvent(run, event) {
         store.appendEvent(run.id, event);
+        // The row takes the result when the batch is written: write it now, so that whoever sees
+        // the end event and asks for the run gets it ended, with its artifacts.
+        if (event.type === 'end') store.flush();
         metrics.observe(run, event);
         if (event.type === 'state') {
           const tool = run.request.kind === 'tool' ? run.request.toolId : run.request.language;
@@ -183,6 +188,7 @@ export async function startRunbox(
         await server.close(2_000);
         store.close();
         await host.close();
+        await claim.release();
       })();
       return stopping;
     },

@@ -11,7 +11,8 @@ import { z } from 'zod';
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const serverEnvSchema = z.object({
-  PORT: intFrom(1, 65_535).default(3000),
+  /** 0 takes any free port (tests). */
+  PORT: intFrom(0, 65_535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   RUNBOX_DATA_DIR: z.string().min(1).default('./data'),
   RUNBOX_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),

@@ -1,5 +1,19 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config.ts';
 import { startRunbox } from './boot.ts';
+import type { PageHandler } from './server.ts';
+
+const WEB_DIR = fileURLToPath(new URL('../../../apps/web', import.meta.url));
+
+/** Next's pages when the web app is there and wanted; imported lazily so the API runs without it. */
+async function webPages(web: 'next' | 'none', dev: boolean): Promise<PageHandler | undefined> {
+  if (web !== 'next' || !existsSync(`${WEB_DIR}/page-handler.ts`)) return undefined;
+  const { createNextPageHandler } = (await import(`${WEB_DIR}/page-handler.ts`)) as {
+    createNextPageHandler(options: { dev: boolean; dir: string }): Promise<PageHandler>;
+  };
+  return createNextPageHandler({ dev, dir: WEB_DIR });
+}
 
 /** `./runbox start`: configuration from the environment, then the server, until SIGTERM. */
 async function main(): Promise<void> {
@@ -10,7 +24,8 @@ async function main(): Promise<void> {
     console.error(`runbox: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   }
-  const runbox = await startRunbox(config);
+  const pages = await webPages(config.web, config.dev);
+  const runbox = await startRunbox(config, pages ? { pages } : {});
   const log = runbox.services.log;
   log.info(`runbox is serving on ${runbox.url}`);
   if (config.adminTokenGenerated) {

@@ -1,4 +1,5 @@
-import { RUN_STATES, type RunResult } from '@runbox/executor';
+import { RUN_STATES } from '@runbox/executor';
+import { advanceStatus, type RunStatusView } from '../run-status.ts';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { toTRPCError } from '../errors/to-trpc-error.ts';
@@ -91,9 +92,10 @@ export const runsRouter = router({
   onOutput: ownerProcedure
     .input(z.object({ id: z.string().min(1).max(64), lastEventId: z.string().max(20).nullish() }))
     .subscription(async function* ({ ctx, input, signal }) {
-      visibleRun(ctx.services, ctx.identity, input.id);
       const afterSeq = Number.parseInt(input.lastEventId ?? '0', 10) || 0;
       try {
+        // Inside the try: an error thrown while the stream is read never passes the middleware.
+        visibleRun(ctx.services, ctx.identity, input.id);
         yield* withSubscriptionSlot(ctx, async function* () {
           for await (const event of runEvents(ctx.services, input.id, afterSeq, signal)) {
             yield tracked(String(event.seq), event);
@@ -106,41 +108,28 @@ export const runsRouter = router({
 
   /** The run's state, place in line and wait while queued, CPU and memory while running, result at the end. */
   onStatus: ownerProcedure.input(runId).subscription(async function* ({ ctx, input, signal }) {
-    const stored = visibleRun(ctx.services, ctx.identity, input.id);
-    const view = toRunView(ctx.services, stored, false);
-    let status = {
-      state: view.state,
-      position: view.position,
-      estimatedWaitMs: view.estimatedWaitMs,
-      running: null as number | null,
-      concurrency: null as number | null,
-      usage: null as { cpuMs: number; memoryBytes: number } | null,
-      result: null as RunResult | null,
-    };
-    yield status;
     try {
+      const stored = visibleRun(ctx.services, ctx.identity, input.id);
+      const view = toRunView(ctx.services, stored, false);
+      let status: RunStatusView = {
+        state: view.state,
+        position: view.position,
+        estimatedWaitMs: view.estimatedWaitMs,
+        running: null,
+        concurrency: null,
+        usage: null,
+        result: null,
+      };
+      yield status;
       yield* withSubscriptionSlot(ctx, async function* () {
+        // The replay from the start brings back states the run has left: only moves the state
+        // machine allows are taken, so the status never goes backwards.
         for await (const event of runEvents(ctx.services, input.id, 0, signal)) {
-          if (event.type === 'output' || event.type === 'truncated') continue;
-          if (event.type === 'state')
-            status = {
-              ...status,
-              state: event.state,
-              ...(event.state !== 'queued' ? { position: null, estimatedWaitMs: null } : {}),
-            };
-          if (event.type === 'position')
-            status = {
-              ...status,
-              position: event.position,
-              estimatedWaitMs: event.estimatedWaitMs,
-              running: event.running,
-              concurrency: event.concurrency,
-            };
-          if (event.type === 'usage')
-            status = { ...status, usage: { cpuMs: event.cpuMs, memoryBytes: event.memoryBytes } };
-          if (event.type === 'end')
-            status = { ...status, state: event.result.state, result: event.result };
-          yield status;
+          const next = advanceStatus(status, event);
+          if (next !== status) {
+            status = next;
+            yield status;
+          }
         }
       });
     } catch (error) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { access, chmod, cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ export interface SandboxHostConfig {
   stateDir?: string | undefined;
   /** cgroup version to use. Default 'auto'. */
   cgroup?: CgroupPreference | undefined;
-  /** v1: the group under each hierarchy that holds runs. Default 'runbox'. */
+  /** v1: the group under each hierarchy that holds runs. Default `runbox-<hash of stateDir>`. */
   cgroupGroupName?: string | undefined;
   /** v2: the delegated subtree. Default this process's own cgroup. */
   cgroupV2Base?: string | undefined;
@@ -126,7 +127,10 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
   const cgroups = await detectCgroupDriver({
     prefer: config.cgroup ?? 'auto',
     v2Base: config.cgroupV2Base,
-    v1GroupName: config.cgroupGroupName,
+    // Per sandbox directory: a server's clean-up of stale runs at start touches its own only.
+    v1GroupName:
+      config.cgroupGroupName ??
+      `runbox-${createHash('sha256').update(stateDir).digest('hex').slice(0, 10)}`,
   }).catch((error: unknown) => {
     if (error instanceof CgroupUnavailableError) return unavailableCgroupDriver(error);
     throw error;

@@ -1,5 +1,6 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { open } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import type { CgroupDriver, CgroupUsage } from './cgroup.ts';
 import type { SandboxLimits } from './limits.ts';
@@ -49,6 +50,8 @@ export interface SandboxRunReport extends SandboxOutcome {
 }
 
 const EXIT_GRACE_MS = 2_000;
+const KILL_RETRY_MS = 10;
+const KILL_PERSIST_MS = 5_000;
 
 /**
  * One process in the sandbox, from cgroup to cleanup. The whole cgroup is killed when the program
@@ -84,10 +87,29 @@ export async function runSandboxed(
   const child = spawn(invocation.file, invocation.args, { env: invocation.env, stdio });
   await seccomp.close();
 
+  let childExited = false;
+  child.once('exit', () => {
+    childExited = true;
+  });
   let killing: Promise<void> | null = null;
-  /** Kills the whole run once; the bwrap monitor (our child) last, so it reaps the sandbox. */
+  /**
+   * Kills the whole run, the bwrap monitor (our child) last so it reaps the sandbox, and keeps at
+   * it until the child is gone: a kill that lands while the launcher is still joining its cgroup
+   * finds nothing to kill, and must not count as done.
+   */
   const killRun = (): Promise<void> => {
-    killing ??= cgroup.killAll(child.pid);
+    killing ??= (async () => {
+      const giveUpAt = Date.now() + KILL_PERSIST_MS;
+      while (!childExited) {
+        await cgroup.killAll(child.pid);
+        if (childExited) break;
+        if (Date.now() > giveUpAt) {
+          child.kill('SIGKILL');
+          break;
+        }
+        await sleep(KILL_RETRY_MS);
+      }
+    })();
     return killing;
   };
 
@@ -168,8 +190,10 @@ export async function runSandboxed(
     clearTimeout(timer);
     if (usageTimer) clearInterval(usageTimer);
     options.signal?.removeEventListener('abort', onAbort);
-    // Whatever the program left running (daemons, stopped processes) goes with it.
+    // Whatever the program left running (daemons, stopped processes) goes with it; the sweep waits
+    // until the cgroup is empty.
     await killRun();
+    await cgroup.killAll();
     let graceTimer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       closed.then(() => true),

@@ -1,0 +1,562 @@
+'use client';
+import { useMutation, useQuery } from '@tanstack/react-query';
+import { useRouter, useSearchParams } from 'next/navigation';
+import { useEffect, useId, useRef, useState, type DragEvent, type FormEvent } from 'react';
+import { CodeEditor, type EditorLanguage } from '@/components/code-editor';
+import { formatBytes, formatDuration } from '@/lib/format';
+import { LANGUAGE_NAMES, STARTER_CODE } from '@/lib/snippets';
+import { errorDetails, errorMessage, useTRPC } from '@/lib/trpc';
+import {
+  filesFromDrop,
+  isArchiveName,
+  uploadProject,
+  UploadError,
+  type UploadedProject,
+} from '@/lib/upload';
+
+type Source = 'example' | 'upload' | 'snippet';
+const SOURCES: { id: Source; label: string }[] = [
+  { id: 'example', label: 'Example' },
+  { id: 'upload', label: 'Upload a project' },
+  { id: 'snippet', label: 'Write a snippet' },
+];
+const LANGUAGES: EditorLanguage[] = ['python', 'javascript', 'typescript', 'bash'];
+
+/** Limits the form offers; the server checks its own maximums and names the range if exceeded. */
+const WALL_MAX_S = 300;
+const MEMORY_MAX_MB = 4096;
+
+function formatLimit(field: string, value: number): string {
+  if (field.endsWith('Ms')) return formatDuration(value);
+  if (field.endsWith('Bytes')) return formatBytes(value);
+  return String(value);
+}
+
+function Tabs(props: {
+  value: Source;
+  onChange: (s: Source) => void;
+  ids: Record<Source, string>;
+}) {
+  const refs = useRef<Record<string, HTMLButtonElement | null>>({});
+  const move = (delta: number) => {
+    const index = SOURCES.findIndex((s) => s.id === props.value);
+    const next = SOURCES[(index + delta + SOURCES.length) % SOURCES.length]!;
+    props.onChange(next.id);
+    refs.current[next.id]?.focus();
+  };
+  return (
+    <div
+      className="tabs"
+      role="tablist"
+      aria-label="How to start"
+      onKeyDown={(e) => {
+        if (e.key === 'ArrowRight') move(1);
+        if (e.key === 'ArrowLeft') move(-1);
+      }}
+    >
+      {SOURCES.map((s) => (
+        <button
+          key={s.id}
+          ref={(el) => {
+            refs.current[s.id] = el;
+          }}
+          type="button"
+          role="tab"
+          id={`tab-${s.id}`}
+          className="tab"
+          aria-selected={props.value === s.id}
+          aria-controls={props.ids[s.id]}
+          tabIndex={props.value === s.id ? 0 : -1}
+          onClick={() => props.onChange(s.id)}
+        >
+          {s.label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function UploadPanel(props: {
+  project: UploadedProject | null;
+  onProject: (p: UploadedProject | null) => void;
+}) {
+  const [over, setOver] = useState(false);
+  const [progress, setProgress] = useState<number | null>(null);
+  const [error, setError] = useState<{
+    message: string;
+    rule: string | null;
+    entry: string | null;
+  } | null>(null);
+  const archiveInput = useRef<HTMLInputElement>(null);
+  const filesInput = useRef<HTMLInputElement>(null);
+  const folderInput = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    folderInput.current?.setAttribute('webkitdirectory', '');
+    folderInput.current?.setAttribute('directory', '');
+  }, []);
+
+  async function send(form: FormData) {
+    setError(null);
+    props.onProject(null);
+    setProgress(0);
+    try {
+      props.onProject(await uploadProject(form, setProgress));
+    } catch (e) {
+      const details = e instanceof UploadError ? (e.data?.runbox ?? null) : null;
+      setError({
+        message: e instanceof Error ? e.message : String(e),
+        rule: details?.rule ? String(details.rule) : null,
+        entry: details?.entry ? String(details.entry) : null,
+      });
+    } finally {
+      setProgress(null);
+    }
+  }
+
+  function sendArchive(file: File) {
+    const form = new FormData();
+    form.append('archive', file);
+    form.append('name', file.name);
+    void send(form);
+  }
+
+  function sendFiles(files: { file: File; path: string }[], name: string) {
+    if (files.length === 0) return;
+    if (files.length === 1 && isArchiveName(files[0]!.file.name))
+      return sendArchive(files[0]!.file);
+    const form = new FormData();
+    for (const f of files) form.append('files', f.file, f.file.name);
+    form.append('paths', JSON.stringify(files.map((f) => f.path)));
+    form.append('name', name);
+    void send(form);
+  }
+
+  function pickedFiles(list: FileList | null, folder: boolean) {
+    if (!list || list.length === 0) return;
+    const files = Array.from(list).map((file) => ({
+      file,
+      path: folder && file.webkitRelativePath ? file.webkitRelativePath : file.name,
+    }));
+    const root = folder ? (files[0]?.path.split('/')[0] ?? 'folder') : 'files';
+    // A picked folder's paths start with the folder's name: strip it so the project root is the folder.
+    if (folder) for (const f of files) f.path = f.path.split('/').slice(1).join('/') || f.path;
+    sendFiles(files, root);
+  }
+
+  async function onDrop(event: DragEvent) {
+    event.preventDefault();
+    setOver(false);
+    const files = await filesFromDrop(event.dataTransfer.items);
+    const single = files.length === 1 ? files[0] : undefined;
+    if (single && isArchiveName(single.file.name)) sendArchive(single.file);
+    else {
+      const top = new Set(files.map((f) => f.path.split('/')[0]));
+      if (top.size === 1 && files.every((f) => f.path.includes('/'))) {
+        const root = [...top][0] ?? 'folder';
+        sendFiles(
+          files.map((f) => ({ ...f, path: f.path.slice(root.length + 1) })),
+          root,
+        );
+      } else sendFiles(files, 'files');
+    }
+  }
+
+  return (
+    <div className="stack">
+      <div
+        className={`dropzone${over ? ' over' : ''}`}
+        onDragOver={(e) => {
+          e.preventDefault();
+          setOver(true);
+        }}
+        onDragLeave={() => setOver(false)}
+        onDrop={(e) => void onDrop(e)}
+      >
+        <p>
+          <strong>Drop a .zip or .tar(.gz) here</strong>, or a folder, or files.
+        </p>
+        <div className="row" style={{ justifyContent: 'center' }}>
+          <button type="button" onClick={() => archiveInput.current?.click()}>
+            Choose an archive…
+          </button>
+          <button type="button" onClick={() => filesInput.current?.click()}>
+            Choose files…
+          </button>
+          <button type="button" onClick={() => folderInput.current?.click()}>
+            Choose a folder…
+          </button>
+        </div>
+        <input
+          ref={archiveInput}
+          type="file"
+          accept=".zip,.tar,.tgz,.gz,application/zip,application/x-tar,application/gzip"
+          hidden
+          aria-label="Archive to upload"
+          onChange={(e) => e.target.files?.[0] && sendArchive(e.target.files[0])}
+        />
+        <input
+          ref={filesInput}
+          type="file"
+          multiple
+          hidden
+          aria-label="Files to upload"
+          onChange={(e) => pickedFiles(e.target.files, false)}
+        />
+        <input
+          ref={folderInput}
+          type="file"
+          multiple
+          hidden
+          aria-label="Folder to upload"
+          onChange={(e) => pickedFiles(e.target.files, true)}
+        />
+      </div>
+      {progress !== null && (
+        <div className="field">
+          <label htmlFor="upload-progress">Uploading… {Math.round(progress * 100)}%</label>
+          <progress id="upload-progress" max={1} value={progress} />
+        </div>
+      )}
+      {error && (
+        <div className="alert error" role="alert">
+          <strong>Upload refused.</strong> {error.message}
+          {(error.rule || error.entry) && (
+            <div className="small" style={{ marginTop: 'var(--space-1)' }}>
+              {error.rule && (
+                <>
+                  Rule <code>{error.rule}</code>
+                </>
+              )}
+              {error.rule && error.entry && ' · '}
+              {error.entry && (
+                <>
+                  entry <code>{error.entry}</code>
+                </>
+              )}
+            </div>
+          )}
+        </div>
+      )}
+      {props.project && (
+        <div className="alert info" role="status">
+          Uploaded <strong>{props.project.name}</strong>: {props.project.fileCount}{' '}
+          {props.project.fileCount === 1 ? 'file' : 'files'},{' '}
+          {formatBytes(props.project.totalBytes)}.
+          {props.project.files.length > 0 && (
+            <details>
+              <summary>Files</summary>
+              <ul className="mono">
+                {props.project.files.slice(0, 200).map((f) => (
+                  <li key={f.path}>
+                    {f.path} <span className="muted">({formatBytes(f.size)})</span>
+                  </li>
+                ))}
+              </ul>
+            </details>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function NewRun() {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const search = useSearchParams();
+  const panelIds = { example: useId(), upload: useId(), snippet: useId() };
+  const [source, setSource] = useState<Source>('example');
+  const [exampleId, setExampleId] = useState<string | null>(null);
+  const [project, setProject] = useState<UploadedProject | null>(null);
+  const [language, setLanguage] = useState<EditorLanguage>('python');
+  const [code, setCode] = useState(STARTER_CODE.python);
+  const [stdin, setStdin] = useState('');
+  const [toolId, setToolId] = useState<string>('');
+  const [wallSeconds, setWallSeconds] = useState('');
+  const [memoryMb, setMemoryMb] = useState('');
+
+  const examples = useQuery(trpc.examples.list.queryOptions());
+  const tools = useQuery(trpc.tools.list.queryOptions());
+  const create = useMutation(trpc.runs.create.mutationOptions());
+
+  // "Run again" from the history: the same snippet, ready to run.
+  const againId = search.get('again');
+  const again = useQuery({
+    ...trpc.runs.get.queryOptions({ id: againId ?? '' }),
+    enabled: !!againId,
+  });
+  useEffect(() => {
+    const run = again.data;
+    if (!run) return;
+    if (run.kind === 'snippet' && run.language) {
+      setSource('snippet');
+      setLanguage(run.language);
+      setCode(run.code ?? '');
+      setStdin(run.stdin ?? '');
+    }
+    if (run.limits?.wallTimeMs) setWallSeconds(String(run.limits.wallTimeMs / 1000));
+    if (run.limits?.memoryBytes) setMemoryMb(String(Math.round(run.limits.memoryBytes / 2 ** 20)));
+  }, [again.data]);
+
+  const example = examples.data?.find((e) => e.id === exampleId) ?? null;
+  useEffect(() => {
+    if (example) setToolId(example.tool);
+  }, [example]);
+  useEffect(() => {
+    if (!toolId && tools.data) setToolId(tools.data.find((t) => t.available)?.id ?? '');
+  }, [tools.data, toolId]);
+
+  const selectedTool = tools.data?.find((t) => t.id === toolId);
+  const ready =
+    source === 'snippet'
+      ? code.trim().length > 0
+      : source === 'example'
+        ? !!example && !!selectedTool?.available
+        : !!project && !!selectedTool?.available;
+
+  function limits() {
+    const out: { wallTimeMs?: number; memoryBytes?: number } = {};
+    const wall = Number(wallSeconds);
+    if (wallSeconds && wall > 0) out.wallTimeMs = Math.round(wall * 1000);
+    const mem = Number(memoryMb);
+    if (memoryMb && mem > 0) out.memoryBytes = Math.round(mem * 2 ** 20);
+    return Object.keys(out).length ? out : undefined;
+  }
+
+  function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    if (!ready) return;
+    const lim = limits();
+    const input =
+      source === 'snippet'
+        ? {
+            kind: 'snippet' as const,
+            language,
+            code,
+            ...(stdin ? { stdin } : {}),
+            ...(lim ? { limits: lim } : {}),
+          }
+        : {
+            kind: 'tool' as const,
+            toolId,
+            ...(source === 'example' ? { exampleId: exampleId! } : { projectId: project!.id }),
+            ...(lim ? { limits: lim } : {}),
+          };
+    create.mutate(input, { onSuccess: (run) => router.push(`/runs/${run.id}`) });
+  }
+
+  const createError = create.error;
+  const details = errorDetails(createError);
+
+  return (
+    <form onSubmit={onSubmit} aria-label="New run">
+      <h1>New run</h1>
+      <p className="muted">
+        Run a bundled example, your own project or a snippet in the sandbox, and watch its output
+        live.
+      </p>
+      <section className="card" aria-labelledby="what-title">
+        <h2 id="what-title" className="visually-hidden">
+          What to run
+        </h2>
+        <Tabs value={source} onChange={setSource} ids={panelIds} />
+
+        <div
+          role="tabpanel"
+          id={panelIds.example}
+          aria-labelledby="tab-example"
+          hidden={source !== 'example'}
+        >
+          {examples.isPending ? (
+            <p className="muted">Loading examples…</p>
+          ) : examples.isError ? (
+            <div className="alert error" role="alert">
+              Could not load the examples: {errorMessage(examples.error)}
+            </div>
+          ) : examples.data.length === 0 ? (
+            <div className="empty">
+              <div className="empty-title">No examples on this server</div>
+              Upload a project or write a snippet instead.
+            </div>
+          ) : (
+            <ul className="example-list" aria-label="Examples">
+              {examples.data.map((ex) => (
+                <li key={ex.id}>
+                  <button
+                    type="button"
+                    className="example"
+                    aria-pressed={exampleId === ex.id}
+                    onClick={() => setExampleId(ex.id)}
+                    data-example={ex.id}
+                  >
+                    <span className="example-name">{ex.name}</span>
+                    <span className="example-desc">{ex.description}</span>
+                    <span className="example-tool">{ex.tool}</span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+
+        <div
+          role="tabpanel"
+          id={panelIds.upload}
+          aria-labelledby="tab-upload"
+          hidden={source !== 'upload'}
+        >
+          <UploadPanel project={project} onProject={setProject} />
+        </div>
+
+        <div
+          role="tabpanel"
+          id={panelIds.snippet}
+          aria-labelledby="tab-snippet"
+          hidden={source !== 'snippet'}
+        >
+          <div className="stack">
+            <div className="field" style={{ maxWidth: 240 }}>
+              <label htmlFor="language">Language</label>
+              <select
+                id="language"
+                value={language}
+                onChange={(e) => {
+                  const next = e.target.value as EditorLanguage;
+                  if (code === STARTER_CODE[language]) setCode(STARTER_CODE[next]);
+                  setLanguage(next);
+                }}
+              >
+                {LANGUAGES.map((l) => (
+                  <option key={l} value={l}>
+                    {LANGUAGE_NAMES[l]}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div className="field">
+              <span
+                id="code-label"
+                className="label"
+                style={{ fontWeight: 600, fontSize: '0.92rem' }}
+              >
+                Code
+              </span>
+              {source === 'snippet' && (
+                <CodeEditor value={code} language={language} onChange={setCode} label="Code" />
+              )}
+            </div>
+            <div className="field">
+              <label htmlFor="stdin">
+                Standard input <span className="hint">(optional)</span>
+              </label>
+              <textarea
+                id="stdin"
+                value={stdin}
+                onChange={(e) => setStdin(e.target.value)}
+                rows={3}
+              />
+            </div>
+          </div>
+        </div>
+      </section>
+
+      <section className="card" aria-labelledby="how-title">
+        <h2 id="how-title">How to run it</h2>
+        <div className="grid-2">
+          {source !== 'snippet' && (
+            <div className="field">
+              <label htmlFor="tool">Tool</label>
+              <select id="tool" value={toolId} onChange={(e) => setToolId(e.target.value)}>
+                {tools.data?.map((t) => (
+                  <option key={t.id} value={t.id} disabled={!t.available}>
+                    {t.name}
+                    {t.available ? '' : ` — unavailable: ${t.reason ?? 'not installed'}`}
+                  </option>
+                ))}
+              </select>
+              <span className="hint">
+                {selectedTool
+                  ? selectedTool.available
+                    ? selectedTool.description
+                    : `Unavailable: ${selectedTool.reason ?? 'not installed on this server'}`
+                  : tools.isPending
+                    ? 'Loading tools…'
+                    : 'Pick a tool'}
+              </span>
+            </div>
+          )}
+          <div className="row" style={{ alignItems: 'flex-start' }}>
+            <div className="field">
+              <label htmlFor="wall">
+                Wall time <span className="hint">seconds, optional</span>
+              </label>
+              <input
+                id="wall"
+                type="number"
+                min={1}
+                max={WALL_MAX_S}
+                step="any"
+                inputMode="decimal"
+                placeholder="default"
+                value={wallSeconds}
+                onChange={(e) => setWallSeconds(e.target.value)}
+                style={{ width: 140 }}
+              />
+            </div>
+            <div className="field">
+              <label htmlFor="memory">
+                Memory <span className="hint">MB, optional</span>
+              </label>
+              <input
+                id="memory"
+                type="number"
+                min={16}
+                max={MEMORY_MAX_MB}
+                step={1}
+                placeholder="default"
+                value={memoryMb}
+                onChange={(e) => setMemoryMb(e.target.value)}
+                style={{ width: 140 }}
+              />
+            </div>
+          </div>
+        </div>
+      </section>
+
+      {createError && (
+        <div className="alert error" role="alert">
+          <strong>The run was refused.</strong> {createError.message}
+          {details?.field && details.min !== undefined && details.max !== undefined && (
+            <>
+              {' '}
+              Allowed here: {formatLimit(details.field, details.min)} to{' '}
+              {formatLimit(details.field, details.max)}.
+            </>
+          )}
+          {details?.rule && <> Rule: {details.rule}.</>}
+          {details?.line !== undefined && <> Line {details.line}.</>}
+        </div>
+      )}
+
+      <div className="row">
+        <button type="submit" className="primary big" disabled={!ready || create.isPending}>
+          {create.isPending ? 'Starting…' : 'Run ▶'}
+        </button>
+        {!ready && (
+          <span className="muted small">
+            {source === 'example'
+              ? example
+                ? 'This example’s tool is unavailable here.'
+                : 'Pick an example first.'
+              : source === 'upload'
+                ? project
+                  ? 'Pick an available tool.'
+                  : 'Upload a project first.'
+                : 'Write some code first.'}
+          </span>
+        )}
+      </div>
+    </form>
+  );
+}

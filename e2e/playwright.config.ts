@@ -1,0 +1,62 @@
+import { defineConfig } from '@playwright/test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+const PORT = Number(process.env.E2E_PORT ?? 3210);
+export const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
+const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'runbox-e2e-'));
+// Its own sandbox directory: a server clears stale workspaces of its directory at start.
+const sandboxDir = mkdtempSync(join(tmpdir(), 'runbox-e2e-sandbox-'));
+
+/**
+ * Runs against the real server, started the way `./runbox start` starts it: the web app built
+ * when stale (scripts/build-web.sh), then packages/api/src/main.ts serving pages, API and socket
+ * on one port. Chromium is Debian's (/usr/bin/chromium): Playwright's download cannot work here.
+ */
+export default defineConfig({
+  testDir: './tests',
+  timeout: 90_000,
+  expect: { timeout: 15_000 },
+  fullyParallel: false,
+  workers: 1,
+  // ./runbox test sets E2E_JSON to sum these results with vitest's into one closing line.
+  reporter: process.env.E2E_JSON
+    ? [['list'], ['json', { outputFile: process.env.E2E_JSON }]]
+    : [['list']],
+  use: {
+    baseURL: `http://localhost:${PORT}`,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+  projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
+  webServer: {
+    command: 'sh scripts/build-web.sh && node packages/api/src/main.ts',
+    cwd: ROOT,
+    url: `http://localhost:${PORT}/readyz`,
+    timeout: 180_000,
+    reuseExistingServer: false,
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: {
+      PORT: String(PORT),
+      RUNBOX_DATA_DIR: dataDir,
+      RUNBOX_SANDBOX_DIR: sandboxDir,
+      RUNBOX_ADMIN_TOKEN: ADMIN_TOKEN,
+      NEXT_TELEMETRY_DISABLED: '1',
+    },
+  },
+});

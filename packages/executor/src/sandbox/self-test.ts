@@ -199,7 +199,7 @@ export async function runSelfTest(host: SandboxHost): Promise<SelfTestReport> {
     unshare_user: 'EPERM',
     clone3: 'ENOSYS',
   });
-  expectValues('rlimits', 'prlimit nofile, fsize, core', { nofile: 'EMFILE' });
+  expectValues('rlimits', 'ulimit nofile, fsize, core', { nofile: 'EMFILE' });
   if (mainError) {
     checks.push({
       layer: 'environment',

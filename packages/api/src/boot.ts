@@ -96,6 +96,7 @@ export async function startRunbox(
     concurrency: config.concurrency,
     maxQueueLength: config.maxQueueLength,
     limits: { maximums: config.maximums },
+    output: { maxLines: config.maxOutputLines },
     artifactsRoot: paths.artifacts,
     tools,
     hooks: {

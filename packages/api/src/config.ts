@@ -23,6 +23,7 @@ const serverEnvSchema = z.object({
   RUNBOX_RUNS_PER_HOUR: intFrom(1, 1_000_000).default(120),
   RUNBOX_CONCURRENT_RUNS_PER_OWNER: intFrom(1, 10_000).default(4),
   RUNBOX_MAX_WALL_TIME_MS: intFrom(1_000, 3_600_000).default(DEFAULT_MAXIMUMS.wallTimeMs),
+  RUNBOX_MAX_OUTPUT_LINES: intFrom(100, 100_000_000).default(100_000),
   /** Origins allowed besides the server's own (comma-separated, e.g. https://runbox.example.org). */
   RUNBOX_ALLOWED_ORIGINS: z.string().default(''),
   RUNBOX_SHUTDOWN_DEADLINE_MS: intFrom(0, 3_600_000).default(10_000),
@@ -51,6 +52,8 @@ export interface ServerConfig {
   maxQueueLength: number;
   rateLimits: { runsPerHour: number; concurrentRunsPerOwner: number };
   maximums: SandboxLimits;
+  /** Lines (pieces of long lines included) a run may print before it ends as output_limit. */
+  maxOutputLines: number;
   allowedOrigins: readonly string[];
   shutdownDeadlineMs: number;
   ws: { maxMessageBytes: number; maxSubscriptions: number; maxSocketsPerClient: number };
@@ -114,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ServerC
       concurrentRunsPerOwner: value.RUNBOX_CONCURRENT_RUNS_PER_OWNER,
     },
     maximums: { ...DEFAULT_MAXIMUMS, wallTimeMs: value.RUNBOX_MAX_WALL_TIME_MS },
+    maxOutputLines: value.RUNBOX_MAX_OUTPUT_LINES,
     allowedOrigins: value.RUNBOX_ALLOWED_ORIGINS.split(',')
       .map((o) => o.trim())
       .filter(Boolean),

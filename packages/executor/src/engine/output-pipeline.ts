@@ -86,11 +86,17 @@ export function createOutputPipeline(options: OutputPipelineOptions): OutputPipe
     entry.timer = null;
     const wait = entry.splitter.msUntilFlush();
     if (wait === null) return;
-    entry.timer = setTimeout(() => {
-      entry.timer = null;
-      emitLines(stream, entry.splitter.flushDue());
-      schedule(stream);
+    const timer = setTimeout(() => {
+      // After a stalled event loop the deadline passes while the rest of the line already waits
+      // in the pipe; setImmediate lets pending reads in first, so the line is not cut in two.
+      setImmediate(() => {
+        if (entry.timer !== timer) return; // a push or the end replaced this timer meanwhile
+        entry.timer = null;
+        emitLines(stream, entry.splitter.flushDue());
+        schedule(stream);
+      });
     }, wait);
+    entry.timer = timer;
   }
 
   return {

@@ -85,12 +85,28 @@ export async function runSandboxed(
 
   const startedAt = Date.now();
   const child = spawn(invocation.file, invocation.args, { env: invocation.env, stdio });
+  // Every listener of the child goes on before the first await: an exit or error emitted while
+  // we wait for anything else would be lost, and the run would wait for it for ever.
+  let childExited = false;
+  const markExited = (): void => {
+    childExited = true;
+  };
+  child.once('exit', markExited);
+  child.once('error', markExited);
+  let spawnError: Error | null = null;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', (error) => {
+      spawnError = error;
+      resolve();
+    });
+  });
+  const closed = new Promise<void>((resolve) => {
+    child.once('close', () => resolve());
+    child.once('error', () => resolve());
+  });
   await seccomp.close();
 
-  let childExited = false;
-  child.once('exit', () => {
-    childExited = true;
-  });
   let killing: Promise<void> | null = null;
   /**
    * Kills the whole run, the bwrap monitor (our child) last so it reaps the sandbox, and keeps at
@@ -170,19 +186,6 @@ export async function runSandboxed(
         cgroup.usage().then(options.onUsage, () => {});
       }, options.usageIntervalMs ?? 1_000)
     : null;
-
-  let spawnError: Error | null = null;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.once('error', (error) => {
-      spawnError = error;
-      resolve();
-    });
-  });
-  const closed = new Promise<void>((resolve) => {
-    child.once('close', () => resolve());
-    child.once('error', () => resolve());
-  });
 
   try {
     await exited;

@@ -15,7 +15,7 @@ import {
 import { identify, newOwnerId, ownerCookie, ownerFromCookie, type Identity } from './identity.ts';
 import { appRouter } from './router.ts';
 import type { Services } from './services.ts';
-import type { Context } from './trpc.ts';
+import type { Context, SocketState } from './trpc.ts';
 
 export const TRPC_PATH = '/api/trpc';
 
@@ -161,7 +161,7 @@ export function createRunboxServer(services: Services, pages?: PageHandler): Run
   // WebSocket: one per browser tab; subscriptions are capped per socket, sockets per client.
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.ws.maxMessageBytes });
   const socketsPerClient = new Map<string, number>();
-  const socketState = new WeakMap<WebSocket, { subscriptions: number }>();
+  const socketState = new WeakMap<WebSocket, SocketState>();
   const handler = applyWSSHandler({
     wss,
     router: appRouter,
@@ -169,7 +169,8 @@ export function createRunboxServer(services: Services, pages?: PageHandler): Run
     createContext: ({ req, res, info }): Context => {
       let state = socketState.get(res);
       if (!state) {
-        state = { subscriptions: 0 };
+        const socket = res;
+        state = { subscriptions: 0, bufferedAmount: () => socket.bufferedAmount };
         socketState.set(res, state);
       }
       const params = info.connectionParams as Record<string, string> | null;

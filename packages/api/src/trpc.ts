@@ -4,12 +4,18 @@ import { AdminRequiredError, OwnerRequiredError } from './errors/api-errors.ts';
 import type { Identity } from './identity.ts';
 import type { Services } from './services.ts';
 
+export interface SocketState {
+  subscriptions: number;
+  /** Bytes queued on the socket and not yet sent: a slow client's backlog. */
+  bufferedAmount(): number;
+}
+
 /** One context for HTTP and WebSocket calls. */
 export interface Context {
   services: Services;
   identity: Identity;
-  /** Per WebSocket connection: how many subscriptions it holds. Null over HTTP. */
-  socket: { subscriptions: number } | null;
+  /** Per WebSocket connection: how many subscriptions it holds, and what it has not sent yet. Null over HTTP. */
+  socket: SocketState | null;
 }
 
 const t = initTRPC.context<Context>().create({

@@ -6,7 +6,7 @@ import { toTRPCError } from '../errors/to-trpc-error.ts';
 import { createRun, runEvents, toRunView, visibleRun } from '../run-service.ts';
 import { artifactViewSchema, createRunInputSchema, runViewSchema } from '../schemas/run-views.ts';
 import { ownerProcedure, router } from '../trpc.ts';
-import { withSubscriptionSlot } from './subscription-slot.ts';
+import { whenSocketDrains, withSubscriptionSlot } from './subscription-slot.ts';
 
 const runId = z.object({ id: z.string().min(1).max(64) });
 
@@ -98,6 +98,7 @@ export const runsRouter = router({
         visibleRun(ctx.services, ctx.identity, input.id);
         yield* withSubscriptionSlot(ctx, async function* () {
           for await (const event of runEvents(ctx.services, input.id, afterSeq, signal)) {
+            await whenSocketDrains(ctx, signal);
             yield tracked(String(event.seq), event);
           }
         });

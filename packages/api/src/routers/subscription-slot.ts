@@ -26,3 +26,22 @@ export async function* withSubscriptionSlot<T>(
     ctx.services.metrics.subscriptionEnded();
   }
 }
+
+/** Past this many unsent bytes on its socket, a subscription stops reading until they drain. */
+export const MAX_SOCKET_BACKLOG_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Backpressure for a slow client: tRPC's WebSocket adapter sends every event without looking at
+ * what is still queued, so without this a client that stops reading grows the server's memory
+ * without bound. The run's events wait in its log (and the store) instead.
+ */
+export async function whenSocketDrains(
+  ctx: Context,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const socket = ctx.socket;
+  if (!socket) return;
+  while (socket.bufferedAmount() > MAX_SOCKET_BACKLOG_BYTES && !signal?.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

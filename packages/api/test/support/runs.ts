@@ -48,14 +48,19 @@ export function oneToN(n: number): number[] {
 }
 
 /** Host pids whose real uid is `uid` (the sandbox uid of a server). */
+/** Live (not zombie) host processes whose real uid is `uid`. */
 export function processesOfUid(uid: number): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const status = readFileSync(`/proc/${entry}/status`, 'utf8');
-      const uidLine = status.split('\n').find((line) => line.startsWith('Uid:'));
-      if (uidLine?.split(/\s+/)[1] === String(uid)) pids.push(Number(entry));
+      const lines = status.split('\n');
+      const uidLine = lines.find((line) => line.startsWith('Uid:'));
+      // A zombie is dead: after a SIGKILLed server its processes are orphans of the host's
+      // init, which reaps them in its own time (this machine's init does so lazily).
+      const zombie = lines.some((line) => /^State:\s+Z/.test(line));
+      if (uidLine?.split(/\s+/)[1] === String(uid) && !zombie) pids.push(Number(entry));
     } catch {
       // the process ended while we looked
     }

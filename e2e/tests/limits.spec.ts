@@ -18,6 +18,6 @@ test('the memory-hog example ends over its memory limit, explained in words', as
   await page.getByRole('button', { name: /^Run/ }).click();
   await expect(page).toHaveURL(/\/runs\/[\w-]+$/);
   await expect(runState(page)).toHaveAttribute('data-state', 'memory_limit', { timeout: 30_000 });
-  await expect(runState(page)).toHaveText('Stopped: used more than 64 MB of memory');
+  await expect(runState(page)).toHaveText('Stopped: used more than 64 MiB of memory');
   await expect(page.getByTestId('log')).toContainText('holding 8 MiB');
 });

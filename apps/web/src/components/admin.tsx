@@ -154,11 +154,16 @@ function Dashboard({ onSignOut }: { onSignOut: () => void }) {
     refetchInterval: 15_000,
   });
   const [concurrency, setConcurrencyValue] = useState('');
+  // True while the admin types a new value: the live queue must not overwrite it.
+  const [editingConcurrency, setEditingConcurrency] = useState(false);
   const [runsPerHour, setRunsPerHour] = useState('');
   const [perOwner, setPerOwner] = useState('');
+  const liveConcurrency = queue?.concurrency;
   useEffect(() => {
-    if (queue && !concurrency) setConcurrencyValue(String(queue.concurrency));
-  }, [queue, concurrency]);
+    // Follows the server (another admin may change it) unless a new value is being typed.
+    if (liveConcurrency !== undefined && !editingConcurrency)
+      setConcurrencyValue(String(liveConcurrency));
+  }, [liveConcurrency, editingConcurrency]);
   useEffect(() => {
     if (limits.data) {
       setRunsPerHour(String(limits.data.runsPerHour));
@@ -236,6 +241,7 @@ function Dashboard({ onSignOut }: { onSignOut: () => void }) {
               e.preventDefault();
               const n = Number(concurrency);
               if (Number.isInteger(n) && n >= 1) setConcurrency.mutate({ concurrency: n });
+              setEditingConcurrency(false);
             }}
           >
             <div className="field">
@@ -246,7 +252,10 @@ function Dashboard({ onSignOut }: { onSignOut: () => void }) {
                 min={1}
                 max={256}
                 value={concurrency}
-                onChange={(e) => setConcurrencyValue(e.target.value)}
+                onChange={(e) => {
+                  setEditingConcurrency(true);
+                  setConcurrencyValue(e.target.value);
+                }}
                 style={{ width: 100 }}
               />
             </div>

@@ -506,7 +506,7 @@ export function NewRun() {
             </div>
             <div className="field">
               <label htmlFor="memory">
-                Memory <span className="hint">MB, optional</span>
+                Memory <span className="hint">MiB, optional</span>
               </label>
               <input
                 id="memory"

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { isEndState, UnsafeSandboxError, type RunEvent } from '@runbox/executor';
+import {
+  isEndState,
+  UnsafeSandboxError,
+  type QueueSnapshot,
+  type RunEvent,
+} from '@runbox/executor';
 import { NotFoundError } from './errors/api-errors.ts';
 import type { Identity } from './identity.ts';
 import type { CreateRunInput, RunView } from './schemas/run-views.ts';
@@ -14,10 +19,19 @@ export function visibleRun(services: Services, identity: Identity, runId: string
   return run;
 }
 
-export function toRunView(services: Services, run: StoredRun, withOwner: boolean): RunView {
+/**
+ * The run as the API shows it. A caller that shows many runs passes one queue snapshot for all of
+ * them: each snapshot simulates the whole queue for its wait estimates.
+ */
+export function toRunView(
+  services: Services,
+  run: StoredRun,
+  withOwner: boolean,
+  queue?: QueueSnapshot,
+): RunView {
   const waiting =
     run.state === 'queued'
-      ? services.executor.queue().waiting.find((entry) => entry.id === run.id)
+      ? (queue ?? services.executor.queue()).waiting.find((entry) => entry.id === run.id)
       : undefined;
   const snippet = run.request?.kind === 'snippet' ? run.request : null;
   return {

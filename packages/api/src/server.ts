@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
@@ -12,7 +11,14 @@ import {
   checkOrigin,
   RequestRefusedError,
 } from './http/request-guards.ts';
-import { identify, newOwnerId, ownerCookie, ownerFromCookie, type Identity } from './identity.ts';
+import {
+  identify,
+  newOwnerId,
+  sameSecret,
+  ownerCookie,
+  ownerFromCookie,
+  type Identity,
+} from './identity.ts';
 import { appRouter } from './router.ts';
 import type { Services } from './services.ts';
 import type { Context, SocketState } from './trpc.ts';
@@ -64,7 +70,7 @@ async function serveMetrics(
   const token = services.config.metricsToken;
   const allowed =
     identityOf(services, req).isAdmin ||
-    (token !== null && bearer !== undefined && sameText(bearer, token));
+    (token !== null && bearer !== undefined && sameSecret(bearer, token));
   if (!allowed) {
     res
       .writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' })
@@ -73,12 +79,6 @@ async function serveMetrics(
   }
   res.writeHead(200, { 'content-type': services.metrics.registry.contentType });
   res.end(await services.metrics.registry.metrics());
-}
-
-function sameText(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -14,7 +14,7 @@ function queueView(services: Services) {
   const now = Date.now();
   const describe = (id: string) => {
     const run = services.store.getRun(id);
-    return run ? toRunView(services, run, true) : null;
+    return run ? toRunView(services, run, true, snapshot) : null;
   };
   return {
     concurrency: snapshot.concurrency,
@@ -33,7 +33,7 @@ function queueView(services: Services) {
     }),
     ended: services.store
       .listRuns({ states: RUN_STATES.filter((state) => isEndState(state)), limit: 20 })
-      .runs.map((run) => toRunView(services, run, true)),
+      .runs.map((run) => toRunView(services, run, true, snapshot)),
   };
 }
 
@@ -109,8 +109,9 @@ export const adminRouter = router({
         limit: input.limit,
         ...(input.cursor ? { before: input.cursor } : {}),
       });
+      const snapshot = ctx.services.executor.queue();
       return {
-        runs: page.runs.map((run) => toRunView(ctx.services, run, true)),
+        runs: page.runs.map((run) => toRunView(ctx.services, run, true, snapshot)),
         nextCursor: page.nextCursor,
       };
     }),

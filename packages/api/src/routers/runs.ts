@@ -58,8 +58,9 @@ export const runsRouter = router({
         limit: input.limit,
         ...(input.cursor ? { before: input.cursor } : {}),
       });
+      const snapshot = ctx.services.executor.queue();
       return {
-        runs: page.runs.map((run) => toRunView(ctx.services, run, false)),
+        runs: page.runs.map((run) => toRunView(ctx.services, run, false, snapshot)),
         nextCursor: page.nextCursor,
       };
     }),

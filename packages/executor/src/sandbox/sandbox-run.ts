@@ -88,15 +88,14 @@ export async function runSandboxed(
   // Every listener of the child goes on before the first await: an exit or error emitted while
   // we wait for anything else would be lost, and the run would wait for it for ever.
   let childExited = false;
-  const markExited = (): void => {
-    childExited = true;
-  };
-  child.once('exit', markExited);
-  child.once('error', markExited);
   let spawnError: Error | null = null;
   const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
+    child.once('exit', () => {
+      childExited = true;
+      resolve();
+    });
     child.once('error', (error) => {
+      childExited = true;
       spawnError = error;
       resolve();
     });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  cutBatches,
   isEndState,
   UnsafeSandboxError,
   type QueueSnapshot,
@@ -128,15 +129,16 @@ export async function createRun(
 }
 
 /**
- * The events of a run after `afterSeq`: from the engine while it holds the run (live, with older
- * events read back from the store), else from the store alone (ended runs, or after a restart).
+ * The events of a run after `afterSeq`, in batches (what has piled up goes together): from the
+ * engine while it holds the run (live, with older events read back from the store), else from
+ * the store alone (ended runs, or after a restart).
  */
-export async function* runEvents(
+export async function* runEventBatches(
   services: Services,
   runId: string,
   afterSeq: number,
   signal?: AbortSignal,
-): AsyncGenerator<RunEvent> {
+): AsyncGenerator<RunEvent[]> {
   let live = true;
   try {
     services.executor.get(runId);
@@ -144,22 +146,27 @@ export async function* runEvents(
     live = false;
   }
   if (live) {
-    yield* services.executor.events(runId, { afterSeq, signal });
+    yield* services.executor.eventBatches(runId, { afterSeq, signal });
     return;
   }
   let cursor = afterSeq;
   for (;;) {
     if (signal?.aborted) return;
     const page = services.store.readEvents(runId, cursor, 1_000);
-    for (const event of page) {
-      yield event;
-      cursor = event.seq;
-      if (event.type === 'end') return;
-    }
-    if (page.length === 0) {
-      // A stored run with no end yet and no engine: nothing more will come.
-      const run = services.store.getRun(runId);
-      if (!run || isEndState(run.state) || page.length === 0) return;
+    // A stored run with no end and no engine (or one already read to its end): nothing more.
+    if (page.length === 0) return;
+    for (const batch of cutBatches(page)) {
+      yield batch;
+      const last = batch.at(-1)!;
+      cursor = last.seq;
+      if (last.type === 'end') return;
     }
   }
+}
+
+/** The `end` event of a run the store has as ended, or null while it has not ended. */
+export function storedEndEvent(services: Services, run: StoredRun): RunEvent | null {
+  if (!isEndState(run.state)) return null;
+  const last = services.store.readEvents(run.id, run.lastSeq - 1, 1)[0];
+  return last?.type === 'end' ? last : null;
 }

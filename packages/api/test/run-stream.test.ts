@@ -39,8 +39,12 @@ describe('create, stream, finish', () => {
 
     const tracked = await collectOutput(owner.trpc, created.id).done;
     const events = tracked.map((item) => item.event);
-    // The tracked id is the seq, so a client that reconnects resumes from it.
-    expect(tracked.map((item) => item.id)).toEqual(events.map((event) => String(event.seq)));
+    // Each message's tracked id is the seq of its last event, so a client that reconnects
+    // resumes right after what it has.
+    for (const item of tracked) {
+      const lastOfMessage = tracked.filter((other) => other.message === item.message).at(-1);
+      expect(item.id).toBe(String(lastOfMessage?.event.seq));
+    }
     expect(seqsOf(events)).toEqual(oneToN(events.length));
 
     expect(events[0]).toMatchObject({ type: 'state', state: 'queued' });
@@ -254,5 +258,49 @@ describe('a late subscriber', () => {
     });
     expect(statuses.length).toBeGreaterThan(0);
     expect(new Set(statuses)).toEqual(new Set(['completed']));
+  });
+});
+
+describe('batches on the wire', () => {
+  // 30,000 short lines: far more events than one message may carry.
+  const MANY_LINES = 'seq 1 30000\n';
+
+  function expectWholeNumbers(events: readonly RunEvent[]): void {
+    expect(seqsOf(events)).toEqual(oneToN(events.length));
+    expect(outputLines(events)).toEqual(Array.from({ length: 30_000 }, (_, i) => String(i + 1)));
+  }
+
+  it('a late subscriber gets a long log in few messages, each within the batch limits', async () => {
+    const created = await owner.trpc.runs.create.mutate({
+      kind: 'snippet',
+      language: 'bash',
+      code: MANY_LINES,
+    });
+    await storedEnd(owner.trpc, created.id);
+    const items = await collectOutput(owner.trpc, created.id, { timeoutMs: 60_000 }).done;
+    const events = items.map((item) => item.event);
+    expectWholeNumbers(events);
+    const messages = new Set(items.map((item) => item.message)).size;
+    // At most 1000 events a message, so at least 31 messages; one per line would be 30,000+.
+    expect(messages).toBeGreaterThanOrEqual(Math.ceil(events.length / 1_000));
+    expect(messages).toBeLessThan(events.length / 100);
+  });
+
+  it('a live subscriber gets every event once, in order, whatever the batching', async () => {
+    const created = await owner.trpc.runs.create.mutate({
+      kind: 'snippet',
+      language: 'bash',
+      code: MANY_LINES,
+    });
+    const items = await collectOutput(owner.trpc, created.id, { timeoutMs: 60_000 }).done;
+    expectWholeNumbers(items.map((item) => item.event));
+    // Resuming from the id of any message gives exactly the events after that message.
+    const middle = items[Math.floor(items.length / 2)]!;
+    const rest = await collectOutput(owner.trpc, created.id, {
+      lastEventId: middle.id,
+      timeoutMs: 60_000,
+    }).done;
+    expect(rest[0]?.event.seq).toBe(Number(middle.id) + 1);
+    expect(rest.at(-1)?.event.type).toBe('end');
   });
 });

@@ -9,6 +9,7 @@ export type {
   SubmitOptions,
 } from './engine/executor.ts';
 export * from './engine/engine-errors.ts';
+export { cutBatches, DEFAULT_BATCH_LIMITS, type BatchLimits } from './engine/event-batch.ts';
 export type {
   RunEvent,
   RunEventType,

@@ -18,15 +18,6 @@ import {
 import { LogStore } from '@/lib/log-store';
 import { errorMessage, useTRPC, useTRPCClient } from '@/lib/trpc';
 
-function unwrapTracked(value: unknown): { seq: number; type: string } | null {
-  if (!value || typeof value !== 'object') return null;
-  const v = value as { id?: unknown; data?: unknown; seq?: unknown };
-  if ('data' in v && v.data && typeof v.data === 'object' && 'seq' in (v.data as object))
-    return v.data as { seq: number; type: string };
-  if (typeof v.seq === 'number') return v as { seq: number; type: string };
-  return null;
-}
-
 function useNow(active: boolean): number {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
@@ -72,10 +63,7 @@ export function RunView({ id }: { id: string }) {
     const subscription = trpcClient.runs.onOutput.subscribe(
       { id },
       {
-        onData: (value) => {
-          const event = unwrapTracked(value);
-          if (event) store.apply(event);
-        },
+        onData: ({ data }) => store.applyAll(data.events),
         onError: (error) => setOutputError(error),
       },
     );

@@ -56,6 +56,11 @@ export class LogStore {
     return true;
   }
 
+  /** Applies a batch from the server (events in seq order); anything already applied is dropped. */
+  applyAll(events: readonly { seq: number; type: string }[]): void {
+    for (const event of events) this.apply(event);
+  }
+
   get seq(): number {
     return this.lastSeq;
   }

@@ -9,7 +9,8 @@ export interface Following {
 }
 
 /**
- * Subscribes to `runs.onOutput` from seq 0 and hands every event to `onEvent` as it arrives.
+ * Subscribes to `runs.onOutput` from seq 0 and hands every event to `onEvent` as it arrives
+ * (batches taken apart).
  * Bounded: after `timeoutMs` the subscription is dropped and `done` rejects.
  */
 export function follow(
@@ -24,7 +25,9 @@ export function follow(
     const subscription = api.runs.onOutput.subscribe(
       { id: runId },
       {
-        onData: (message) => onEvent(message.data),
+        onData: (message) => {
+          for (const event of message.data.events) onEvent(event);
+        },
         onError: (error) => {
           clearTimeout(timer);
           reject(error);

@@ -3,7 +3,13 @@ import { advanceStatus, type RunStatusView } from '../run-status.ts';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { toTRPCError } from '../errors/to-trpc-error.ts';
-import { createRun, runEvents, toRunView, visibleRun } from '../run-service.ts';
+import {
+  createRun,
+  runEventBatches,
+  storedEndEvent,
+  toRunView,
+  visibleRun,
+} from '../run-service.ts';
 import { artifactViewSchema, createRunInputSchema, runViewSchema } from '../schemas/run-views.ts';
 import { ownerProcedure, router } from '../trpc.ts';
 import { whenSocketDrains, withSubscriptionSlot } from './subscription-slot.ts';
@@ -87,8 +93,10 @@ export const runsRouter = router({
     }),
 
   /**
-   * Every event of the run, each tracked by its sequence number: a client that reconnects sends
-   * the last id it saw (lastEventId) and gets exactly the events after it.
+   * Every event of the run, in batches `{ events }` tracked by the last event's sequence number:
+   * a client that reconnects sends the last id it saw (lastEventId) and gets exactly the events
+   * after it. A client that keeps up gets small batches as events happen; one that fell behind
+   * (or came late) gets up to a thousand events a message instead of a message per line.
    */
   onOutput: ownerProcedure
     .input(z.object({ id: z.string().min(1).max(64), lastEventId: z.string().max(20).nullish() }))
@@ -98,9 +106,9 @@ export const runsRouter = router({
         // Inside the try: an error thrown while the stream is read never passes the middleware.
         visibleRun(ctx.services, ctx.identity, input.id);
         yield* withSubscriptionSlot(ctx, async function* () {
-          for await (const event of runEvents(ctx.services, input.id, afterSeq, signal)) {
+          for await (const events of runEventBatches(ctx.services, input.id, afterSeq, signal)) {
             await whenSocketDrains(ctx, signal);
-            yield tracked(String(event.seq), event);
+            yield tracked(String(events.at(-1)!.seq), { events });
           }
         });
       } catch (error) {
@@ -123,11 +131,18 @@ export const runsRouter = router({
         result: null,
       };
       yield status;
+      // An ended run's status is its end event: nothing to replay.
+      const end = storedEndEvent(ctx.services, stored);
+      if (end) {
+        yield advanceStatus(status, end);
+        return;
+      }
       yield* withSubscriptionSlot(ctx, async function* () {
         // The replay from the start brings back states the run has left: only moves the state
-        // machine allows are taken, so the status never goes backwards.
-        for await (const event of runEvents(ctx.services, input.id, 0, signal)) {
-          const next = advanceStatus(status, event);
+        // machine allows are taken, so the status never goes backwards. One value per batch: a
+        // replay of an ended run gives its final status at once, not every step it went through.
+        for await (const events of runEventBatches(ctx.services, input.id, 0, signal)) {
+          const next = events.reduce(advanceStatus, status);
           if (next !== status) {
             status = next;
             yield status;

@@ -90,17 +90,20 @@ export function collect<T>(
 }
 
 export interface TrackedEvent {
-  /** The tracked id: the event's seq as a string. */
+  /** The tracked id of the message that brought the event: the seq of its batch's last event. */
   id: string;
   event: RunEvent;
+  /** Which message (0, 1, 2, …) of this subscription brought the event. */
+  message: number;
 }
 
-/** runs.onOutput collected until its `end` event. */
+/** runs.onOutput collected event by event (batches taken apart) until its `end` event. */
 export function collectOutput(
   client: Client,
   runId: string,
   options: { lastEventId?: string; timeoutMs?: number } = {},
 ): Collection<TrackedEvent> {
+  let messages = 0;
   return collect<TrackedEvent>(
     (handlers) =>
       client.runs.onOutput.subscribe(
@@ -109,7 +112,11 @@ export function collectOutput(
           ...(options.lastEventId !== undefined ? { lastEventId: options.lastEventId } : {}),
         },
         {
-          onData: (tracked) => handlers.onData({ id: tracked.id, event: tracked.data }),
+          onData: (tracked) => {
+            const message = messages++;
+            for (const event of tracked.data.events)
+              handlers.onData({ id: tracked.id, event, message });
+          },
           onError: handlers.onError,
           onComplete: handlers.onComplete,
         },
@@ -156,7 +163,9 @@ export async function firstOutput(client: Client, runId: string): Promise<void> 
       client.runs.onOutput.subscribe(
         { id: runId },
         {
-          onData: (tracked) => handlers.onData(tracked.data),
+          onData: (tracked) => {
+            for (const event of tracked.data.events) handlers.onData(event);
+          },
           onError: handlers.onError,
           onComplete: handlers.onComplete,
         },

@@ -17,6 +17,7 @@ import {
   RunNotFoundError,
   ShuttingDownError,
 } from './engine-errors.ts';
+import { cutBatches, type BatchLimits } from './event-batch.ts';
 import { createOutputPipeline } from './output-pipeline.ts';
 import type { RunEvent, RunEventInput, RunResult, RunWarning } from './run-events.ts';
 import { createRunLog, type RunLog } from './run-log.ts';
@@ -135,6 +136,14 @@ export interface Executor {
     runId: string,
     options?: { afterSeq?: number; signal?: AbortSignal },
   ): AsyncIterable<RunEvent>;
+  /**
+   * The same events in batches: what is already there when the subscriber asks goes out
+   * together (within `limits`), so a subscriber that fell behind catches up in few steps.
+   */
+  eventBatches(
+    runId: string,
+    options?: { afterSeq?: number; signal?: AbortSignal; limits?: BatchLimits },
+  ): AsyncIterable<RunEvent[]>;
   queue(): QueueSnapshot;
   setConcurrency(concurrency: number): void;
   pause(): void;
@@ -399,10 +408,10 @@ export function createExecutor(config: ExecutorConfig): Executor {
     });
   }
 
-  async function* events(
+  async function* eventBatches(
     runId: string,
-    options: { afterSeq?: number; signal?: AbortSignal } = {},
-  ): AsyncGenerator<RunEvent> {
+    options: { afterSeq?: number; signal?: AbortSignal; limits?: BatchLimits } = {},
+  ): AsyncGenerator<RunEvent[]> {
     const run = find(runId);
     let cursor = options.afterSeq ?? 0;
     let wake: (() => void) | null = null;
@@ -413,25 +422,22 @@ export function createExecutor(config: ExecutorConfig): Executor {
     try {
       for (;;) {
         if (options.signal?.aborted) return;
+        let page: RunEvent[];
         if (cursor < run.log.oldestKeptSeq() - 1) {
           const older = (await config.hooks?.readEvents?.(runId, cursor, 1_000)) ?? [];
-          const fresh = older.filter((event) => event.seq > cursor);
-          if (fresh.length === 0)
+          page = older.filter((event) => event.seq > cursor);
+          if (page.length === 0)
             throw new EventsUnavailableError(runId, cursor, run.log.oldestKeptSeq());
-          for (const event of fresh) {
-            yield event;
-            cursor = event.seq;
-            if (event.type === 'end') return;
-          }
-          continue;
+        } else {
+          page = run.log.after(cursor, 1_000);
         }
-        const batch = run.log.after(cursor, 1_000);
-        for (const event of batch) {
-          yield event;
-          cursor = event.seq;
-          if (event.type === 'end') return;
+        for (const batch of cutBatches(page, options.limits)) {
+          yield batch;
+          const last = batch.at(-1)!;
+          cursor = last.seq;
+          if (last.type === 'end') return;
         }
-        if (batch.length > 0) continue;
+        if (page.length > 0) continue;
         if (run.log.ended()) return;
         await new Promise<void>((resolve) => {
           wake = resolve;
@@ -443,6 +449,13 @@ export function createExecutor(config: ExecutorConfig): Executor {
       off();
       options.signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  async function* events(
+    runId: string,
+    options: { afterSeq?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<RunEvent> {
+    for await (const batch of eventBatches(runId, options)) yield* batch;
   }
 
   function entry(
@@ -547,6 +560,7 @@ export function createExecutor(config: ExecutorConfig): Executor {
 
     get: (runId) => find(runId).record,
     events,
+    eventBatches,
 
     queue() {
       const waiting = queue.waiting();

@@ -22,6 +22,7 @@ export default defineConfig({
             'packages/*/src/**/*.test.ts',
             'packages/*/test/**/*.test.ts',
             'docker/test/**/*.test.ts',
+            'apps/web/src/**/*.test.ts',
           ],
           exclude: [...TIMING, '**/node_modules/**'],
           sequence: { groupOrder: 1 },

@@ -56,6 +56,8 @@ export default defineConfig({
       RUNBOX_DATA_DIR: dataDir,
       RUNBOX_SANDBOX_DIR: sandboxDir,
       RUNBOX_ADMIN_TOKEN: ADMIN_TOKEN,
+      // The long-log test prints a million lines (the default cap is 100,000).
+      RUNBOX_MAX_OUTPUT_LINES: '1000000',
       NEXT_TELEMETRY_DISABLED: '1',
     },
   },

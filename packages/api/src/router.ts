@@ -1,5 +1,5 @@
 import { adminRouter } from './routers/admin.ts';
-import { examplesRouter, toolsRouter } from './routers/catalog.ts';
+import { examplesRouter, limitsRouter, toolsRouter } from './routers/catalog.ts';
 import { projectsRouter } from './routers/projects.ts';
 import { queueRouter } from './routers/queue.ts';
 import { runsRouter } from './routers/runs.ts';
@@ -10,6 +10,7 @@ export const appRouter = router({
   health: publicProcedure.query(({ ctx }) => readiness(ctx.services)),
   tools: toolsRouter,
   examples: examplesRouter,
+  limits: limitsRouter,
   projects: projectsRouter,
   runs: runsRouter,
   queue: queueRouter,

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
-import { ownerClient, type TestClient } from './support/clients.ts';
+import {
+  ownerClient,
+  rejectionOf,
+  runboxDetailsOf,
+  type TestClient,
+} from './support/clients.ts';
 import { storedEnd } from './support/runs.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { fullOutput, outputLines } from './support/subscriptions.ts';
@@ -73,6 +78,29 @@ describe('catalog', () => {
     const examples = await owner.trpc.examples.list.query();
     const hello = examples.find((example) => example.id === 'hello-python');
     expect(hello).toMatchObject({ id: 'hello-python', tool: 'python' });
+  });
+
+  it('limits.get gives the defaults and the range create enforces, field by field', async () => {
+    const limits = await owner.trpc.limits.get.query();
+    expect(limits.defaults).toMatchObject({ wallTimeMs: 30_000, memoryBytes: 512 * 2 ** 20 });
+    expect(limits.maxOutputLines).toBe(100_000);
+    for (const field of ['wallTimeMs', 'memoryBytes', 'outputBytes'] as const) {
+      const { [field]: min } = limits.minimums;
+      const { [field]: max } = limits.maximums;
+      expect(min).toBeLessThanOrEqual(limits.defaults[field]);
+      expect(max).toBeGreaterThanOrEqual(limits.defaults[field]);
+      for (const value of [min - 1, max + 1]) {
+        const refused = await rejectionOf(
+          owner.trpc.runs.create.mutate({
+            kind: 'snippet',
+            language: 'bash',
+            code: 'echo 1\n',
+            limits: { [field]: value },
+          }),
+        );
+        expect(runboxDetailsOf(refused)).toEqual({ code: 'LIMIT_OUT_OF_RANGE', field, min, max });
+      }
+    }
   });
 
   it('an example runs with its tool', async () => {

@@ -38,8 +38,10 @@ export {
 } from './run-state.ts';
 export { LANGUAGES, isLanguage, type Language } from './languages/index.ts';
 export {
+  ABSOLUTE_RANGES,
   DEFAULT_LIMITS,
   DEFAULT_MAXIMUMS,
+  LIMIT_NAMES,
   LimitOutOfRangeError,
   limitsOverrideSchema,
   resolveLimits,

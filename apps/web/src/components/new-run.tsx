@@ -3,7 +3,15 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { useEffect, useId, useRef, useState, type DragEvent, type FormEvent } from 'react';
 import { CodeEditor, type EditorLanguage } from '@/components/code-editor';
+import { LimitFields } from '@/components/limit-fields';
 import { formatBytes, formatDuration } from '@/lib/format';
+import {
+  EMPTY_LIMIT_INPUTS,
+  effectiveDefaults,
+  inputsFromLimits,
+  limitsFromInputs,
+  type LimitInputs,
+} from '@/lib/limit-fields';
 import { LANGUAGE_NAMES, STARTER_CODE } from '@/lib/snippets';
 import { errorDetails, errorMessage, useTRPC } from '@/lib/trpc';
 import {
@@ -21,10 +29,6 @@ const SOURCES: { id: Source; label: string }[] = [
   { id: 'snippet', label: 'Write a snippet' },
 ];
 const LANGUAGES: EditorLanguage[] = ['python', 'javascript', 'typescript', 'bash'];
-
-/** Limits the form offers; the server checks its own maximums and names the range if exceeded. */
-const WALL_MAX_S = 300;
-const MEMORY_MAX_MB = 4096;
 
 function formatLimit(field: string, value: number): string {
   if (field.endsWith('Ms')) return formatDuration(value);
@@ -273,11 +277,11 @@ export function NewRun() {
   const [code, setCode] = useState(STARTER_CODE.python);
   const [stdin, setStdin] = useState('');
   const [toolId, setToolId] = useState<string>('');
-  const [wallSeconds, setWallSeconds] = useState('');
-  const [memoryMb, setMemoryMb] = useState('');
+  const [limitInputs, setLimitInputs] = useState<LimitInputs>(EMPTY_LIMIT_INPUTS);
 
   const examples = useQuery(trpc.examples.list.queryOptions());
   const tools = useQuery(trpc.tools.list.queryOptions());
+  const serverLimits = useQuery(trpc.limits.get.queryOptions());
   const create = useMutation(trpc.runs.create.mutationOptions());
 
   // "Run again" from the history: the same snippet, ready to run.
@@ -295,8 +299,7 @@ export function NewRun() {
       setCode(run.code ?? '');
       setStdin(run.stdin ?? '');
     }
-    if (run.limits?.wallTimeMs) setWallSeconds(String(run.limits.wallTimeMs / 1000));
-    if (run.limits?.memoryBytes) setMemoryMb(String(Math.round(run.limits.memoryBytes / 2 ** 20)));
+    setLimitInputs(inputsFromLimits(run.limits));
   }, [again.data]);
 
   const example = examples.data?.find((e) => e.id === exampleId) ?? null;
@@ -315,19 +318,10 @@ export function NewRun() {
         ? !!example && !!selectedTool?.available
         : !!project && !!selectedTool?.available;
 
-  function limits() {
-    const out: { wallTimeMs?: number; memoryBytes?: number } = {};
-    const wall = Number(wallSeconds);
-    if (wallSeconds && wall > 0) out.wallTimeMs = Math.round(wall * 1000);
-    const mem = Number(memoryMb);
-    if (memoryMb && mem > 0) out.memoryBytes = Math.round(mem * 2 ** 20);
-    return Object.keys(out).length ? out : undefined;
-  }
-
   function onSubmit(event: FormEvent) {
     event.preventDefault();
     if (!ready) return;
-    const lim = limits();
+    const lim = limitsFromInputs(limitInputs);
     const input =
       source === 'snippet'
         ? {
@@ -486,41 +480,23 @@ export function NewRun() {
               </span>
             </div>
           )}
-          <div className="row" style={{ alignItems: 'flex-start' }}>
-            <div className="field">
-              <label htmlFor="wall">
-                Wall time <span className="hint">seconds, optional</span>
-              </label>
-              <input
-                id="wall"
-                type="number"
-                min={1}
-                max={WALL_MAX_S}
-                step="any"
-                inputMode="decimal"
-                placeholder="default"
-                value={wallSeconds}
-                onChange={(e) => setWallSeconds(e.target.value)}
-                style={{ width: 140 }}
-              />
-            </div>
-            <div className="field">
-              <label htmlFor="memory">
-                Memory <span className="hint">MiB, optional</span>
-              </label>
-              <input
-                id="memory"
-                type="number"
-                min={16}
-                max={MEMORY_MAX_MB}
-                step={1}
-                placeholder="default"
-                value={memoryMb}
-                onChange={(e) => setMemoryMb(e.target.value)}
-                style={{ width: 140 }}
-              />
-            </div>
-          </div>
+          <LimitFields
+            inputs={limitInputs}
+            onChange={setLimitInputs}
+            defaults={
+              serverLimits.data
+                ? source === 'snippet'
+                  ? serverLimits.data.defaults
+                  : effectiveDefaults(
+                      serverLimits.data.defaults,
+                      selectedTool?.limits,
+                      source === 'example' ? example?.limits : null,
+                    )
+                : null
+            }
+            minimums={serverLimits.data?.minimums ?? null}
+            maximums={serverLimits.data?.maximums ?? null}
+          />
         </div>
       </section>
 

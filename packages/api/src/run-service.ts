@@ -42,6 +42,7 @@ export function toRunView(
     language: snippet?.language ?? null,
     toolId: run.toolId,
     projectId: run.projectId,
+    exampleId: run.exampleId,
     code: snippet?.code ?? null,
     stdin: snippet?.stdin ?? null,
     state: run.state,
@@ -88,6 +89,7 @@ export async function createRun(
   }
   const id = randomUUID();
   let projectId: string | null = null;
+  let exampleId: string | null = null;
   let request: unknown;
   if (input.kind === 'snippet') {
     request = input;
@@ -98,6 +100,7 @@ export async function createRun(
       const example = services.examples.find((candidate) => candidate.id === input.exampleId);
       if (!example) throw new NotFoundError('example', input.exampleId);
       projectDir = example.dir;
+      exampleId = example.id;
       limits = { ...example.limits, ...input.limits };
     } else {
       const project = services.store.getProject(input.projectId ?? '');
@@ -120,7 +123,7 @@ export async function createRun(
     meta: { owner: identity.owner },
     // Stored before its first event, so every event has its row.
     beforeQueue: (record) => {
-      services.store.insertRun({ ...record, owner: identity.owner, projectId });
+      services.store.insertRun({ ...record, owner: identity.owner, projectId, exampleId });
     },
   });
   const run = services.store.getRun(id);

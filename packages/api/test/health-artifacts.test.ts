@@ -109,10 +109,19 @@ describe('catalog', () => {
       toolId: 'python',
       exampleId: 'hello-python',
     });
-    expect(run).toMatchObject({ kind: 'tool', toolId: 'python', projectId: null });
+    expect(run).toMatchObject({
+      kind: 'tool',
+      toolId: 'python',
+      projectId: null,
+      exampleId: 'hello-python',
+    });
     const events = await fullOutput(owner.trpc, run.id);
     expect(events.at(-1)).toMatchObject({ type: 'end', result: { state: 'completed' } });
     expect(outputLines(events).length).toBeGreaterThan(0);
+    // Listed and read back later, it still names its example (for "run again").
+    expect((await owner.trpc.runs.get.query({ id: run.id })).exampleId).toBe('hello-python');
+    const listed = await owner.trpc.runs.list.query({});
+    expect(listed.runs.find((r) => r.id === run.id)?.exampleId).toBe('hello-python');
   });
 });
 

@@ -119,15 +119,13 @@ export function History() {
                         >
                           Open
                         </Link>
-                        {run.kind === 'snippet' && (
-                          <Link
-                            className="button"
-                            href={`/?again=${encodeURIComponent(run.id)}`}
-                            aria-label={`Run ${run.id} again`}
-                          >
-                            Run again
-                          </Link>
-                        )}
+                        <Link
+                          className="button"
+                          href={`/?again=${encodeURIComponent(run.id)}`}
+                          aria-label={`Run ${run.id} again`}
+                        >
+                          Run again
+                        </Link>
                       </div>
                     </td>
                   </tr>

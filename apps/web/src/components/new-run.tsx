@@ -4,7 +4,7 @@ import { useRouter, useSearchParams } from 'next/navigation';
 import { useEffect, useId, useRef, useState, type DragEvent, type FormEvent } from 'react';
 import { CodeEditor, type EditorLanguage } from '@/components/code-editor';
 import { LimitFields } from '@/components/limit-fields';
-import { formatBytes, formatDuration } from '@/lib/format';
+import { formatBytes, formatDuration, runTitle } from '@/lib/format';
 import {
   EMPTY_LIMIT_INPUTS,
   effectiveDefaults,
@@ -284,11 +284,21 @@ export function NewRun() {
   const serverLimits = useQuery(trpc.limits.get.queryOptions());
   const create = useMutation(trpc.runs.create.mutationOptions());
 
-  // "Run again" from the history: the same snippet, ready to run.
+  // "Run again" (from the history or a run's page): the same snippet, or the same tool on the
+  // same example or uploaded project, with the same limits, ready to run.
   const againId = search.get('again');
   const again = useQuery({
     ...trpc.runs.get.queryOptions({ id: againId ?? '' }),
     enabled: !!againId,
+  });
+  const againProjectId = again.data?.kind === 'tool' ? again.data.projectId : null;
+  const againProject = useQuery({
+    ...trpc.projects.get.queryOptions({ id: againProjectId ?? '' }),
+    enabled: !!againProjectId,
+  });
+  const againFiles = useQuery({
+    ...trpc.projects.files.queryOptions({ id: againProjectId ?? '' }),
+    enabled: !!againProjectId,
   });
   useEffect(() => {
     const run = again.data;
@@ -298,14 +308,32 @@ export function NewRun() {
       setLanguage(run.language);
       setCode(run.code ?? '');
       setStdin(run.stdin ?? '');
+    } else if (run.kind === 'tool') {
+      if (run.toolId) setToolId(run.toolId);
+      if (run.exampleId) {
+        setSource('example');
+        setExampleId(run.exampleId);
+      } else {
+        setSource('upload');
+      }
     }
     setLimitInputs(inputsFromLimits(run.limits));
   }, [again.data]);
+  useEffect(() => {
+    if (againProject.data && againFiles.data)
+      setProject({ ...againProject.data, files: againFiles.data });
+  }, [againProject.data, againFiles.data]);
+  const againProblem = !again.data
+    ? again.isError
+      ? `The run to repeat could not be loaded: ${errorMessage(again.error)}`
+      : null
+    : again.data.kind === 'tool' && !again.data.exampleId && !again.data.projectId
+      ? 'The project that run worked on is no longer stored: upload it again.'
+      : againProject.isError
+        ? `The project that run worked on could not be loaded (${errorMessage(againProject.error)}): upload it again.`
+        : null;
 
   const example = examples.data?.find((e) => e.id === exampleId) ?? null;
-  useEffect(() => {
-    if (example) setToolId(example.tool);
-  }, [example]);
   useEffect(() => {
     if (!toolId && tools.data) setToolId(tools.data.find((t) => t.available)?.id ?? '');
   }, [tools.data, toolId]);
@@ -355,6 +383,20 @@ export function NewRun() {
           What to run
         </h2>
         <Tabs value={source} onChange={setSource} ids={panelIds} />
+        {againProblem ? (
+          <div className="alert error" role="alert">
+            {againProblem}
+          </div>
+        ) : (
+          again.data && (
+            <p className="muted small" role="status" data-testid="run-again">
+              Set up as run {again.data.id.slice(0, 8)} was ({runTitle(again.data)}
+              {again.data.exampleId ? ` on ${again.data.exampleId}` : ''}
+              {project && again.data.projectId === project.id ? ` on ${project.name}` : ''}): change
+              anything, then Run.
+            </p>
+          )
+        )}
 
         <div
           role="tabpanel"
@@ -381,7 +423,10 @@ export function NewRun() {
                     type="button"
                     className="example"
                     aria-pressed={exampleId === ex.id}
-                    onClick={() => setExampleId(ex.id)}
+                    onClick={() => {
+                      setExampleId(ex.id);
+                      setToolId(ex.tool);
+                    }}
                     data-example={ex.id}
                   >
                     <span className="example-name">{ex.name}</span>

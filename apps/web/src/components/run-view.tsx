@@ -316,11 +316,9 @@ export function RunView({ id }: { id: string }) {
             )}
           </section>
           <div className="row">
-            {view.kind === 'snippet' && (
-              <Link className="button" href={`/?again=${encodeURIComponent(view.id)}`}>
-                Run again
-              </Link>
-            )}
+            <Link className="button" href={`/?again=${encodeURIComponent(view.id)}`}>
+              Run again
+            </Link>
             <Link className="button" href="/runs">
               All runs
             </Link>

@@ -16,9 +16,11 @@ describe('limit fields', () => {
   });
 
   it('converts seconds and MiB to the API units, whole numbers only', () => {
-    expect(
-      limitsFromInputs({ wallTimeMs: '2.5', memoryBytes: '64', outputBytes: '0.5' }),
-    ).toEqual({ wallTimeMs: 2_500, memoryBytes: 64 * MiB, outputBytes: MiB / 2 });
+    expect(limitsFromInputs({ wallTimeMs: '2.5', memoryBytes: '64', outputBytes: '0.5' })).toEqual({
+      wallTimeMs: 2_500,
+      memoryBytes: 64 * MiB,
+      outputBytes: MiB / 2,
+    });
     expect(limitsFromInputs({ ...EMPTY_LIMIT_INPUTS, wallTimeMs: '0.0015' })).toEqual({
       wallTimeMs: 2,
     });
@@ -37,7 +39,11 @@ describe('limit fields', () => {
       outputBytes: '',
     });
     expect(inputsFromLimits(null)).toEqual(EMPTY_LIMIT_INPUTS);
-    const inputs = inputsFromLimits({ wallTimeMs: 1_234, memoryBytes: 100 * MiB, outputBytes: 1024 });
+    const inputs = inputsFromLimits({
+      wallTimeMs: 1_234,
+      memoryBytes: 100 * MiB,
+      outputBytes: 1024,
+    });
     expect(limitsFromInputs(inputs)).toEqual({
       wallTimeMs: 1_234,
       memoryBytes: 100 * MiB,

@@ -17,6 +17,7 @@ export const runViewSchema = z.object({
   language: z.enum(LANGUAGES).nullable(),
   toolId: z.string().nullable(),
   projectId: z.string().nullable(),
+  exampleId: z.string().nullable(),
   /** The snippet's code and stdin, for "run again"; null for tool runs. */
   code: z.string().nullable(),
   stdin: z.string().nullable(),

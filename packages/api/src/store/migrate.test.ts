@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS, type Migration } from './migrations.ts';
-import { DATABASE_FILE_NAME } from './open-database.ts';
+import { migrate } from './migrate.ts';
+import { DATABASE_FILE_NAME, openDatabase } from './open-database.ts';
 import { MigrationFailedError, SchemaTooNewError } from './store-errors.ts';
 import { makeTestDir, openTestStore, snippetRun, type TestDir } from './store-test-fixtures.ts';
 
@@ -47,6 +48,28 @@ describe('migrations', () => {
     expect(columns.map((c) => c.name)).toContain('notes');
   });
 
+  it('bring a version-1 database with runs up to date, every run kept', () => {
+    // The store of version 1 is gone with its code: its schema is made by its migration alone.
+    const { db, file } = openDatabase(tmp.dir);
+    migrate(db, { file, migrations: MIGRATIONS.slice(0, 1), now: () => 1 });
+    db.prepare(
+      `INSERT INTO runs (id, owner, kind, tool_id, request, limits, state, queued_at)
+       VALUES ('old', 'alice', 'tool', 'python', ?, ?, 'completed', 5)`,
+    ).run(JSON.stringify({ kind: 'tool', toolId: 'python', projectDir: '/x' }), '{}');
+    db.close();
+    const { store } = openTestStore(tmp.dir);
+    expect(store.schemaVersion).toBe(MIGRATIONS.at(-1)?.version);
+    expect(store.getRun('old')).toMatchObject({
+      id: 'old',
+      toolId: 'python',
+      state: 'completed',
+      exampleId: null,
+    });
+    store.insertRun({ ...snippetRun({ id: 'new' }), exampleId: 'hello-python' });
+    expect(store.getRun('new')?.exampleId).toBe('hello-python');
+    store.close();
+  });
+
   it('roll a failing migration back and record nothing', () => {
     const broken: Migration = {
       version: MIGRATIONS.length + 1,
@@ -85,7 +108,7 @@ describe('migrations', () => {
     expect(error).toBeInstanceOf(SchemaTooNewError);
     expect((error as SchemaTooNewError).code).toBe('SCHEMA_TOO_NEW');
     expect((error as SchemaTooNewError).message).toMatch(
-      /schema version 99.*knows versions up to 1/,
+      new RegExp(`schema version 99.*knows versions up to ${MIGRATIONS.at(-1)?.version}`),
     );
 
     const after = rawDb();

@@ -84,4 +84,10 @@ CREATE TABLE artifacts (
 ) STRICT, WITHOUT ROWID;
 `,
   },
+  {
+    version: 2,
+    name: 'runs remember their example',
+    // For "run again": a tool run on a bundled example names it (its request only has a path).
+    sql: `ALTER TABLE runs ADD COLUMN example_id TEXT;`,
+  },
 ];

@@ -22,8 +22,10 @@ export type RunKind = 'snippet' | 'tool';
 export interface NewRun {
   id: string;
   owner: string;
-  /** The uploaded or example project a tool run works on. */
+  /** The uploaded project a tool run works on. */
   projectId?: string | null;
+  /** The bundled example a tool run works on. */
+  exampleId?: string | null;
   /** The full request, snippets' code and stdin included: it is the owner's data. */
   request: RunRequest;
   limits: SandboxLimits;
@@ -56,6 +58,7 @@ export interface StoredRun {
   /** The tool; null for a snippet. */
   toolId: string | null;
   projectId: string | null;
+  exampleId: string | null;
   /** Null only when the stored JSON is damaged (then 'request' is in `damaged`). */
   request: RunRequest | null;
   /** Null only when the stored JSON is damaged. */
@@ -112,6 +115,7 @@ export const RUN_COLUMNS = [
   'stderr_bytes',
   'output_lines',
   'last_seq',
+  'example_id',
 ] as const;
 export type RunColumn = (typeof RUN_COLUMNS)[number];
 export const RUN_SELECT_LIST = RUN_COLUMNS.join(', ');
@@ -134,6 +138,7 @@ export function insertRunParams(input: NewRun): Params {
     language: request.kind === 'snippet' ? request.language : null,
     tool_id: request.kind === 'tool' ? request.toolId : null,
     project_id: input.projectId ?? null,
+    example_id: input.exampleId ?? null,
     request: JSON.stringify(request),
     limits: JSON.stringify(input.limits),
     state: input.state ?? 'queued',
@@ -240,6 +245,7 @@ export function storedRunFromRow(row: Row, report: ReportCorruption): StoredRun 
     language: r.nullableText('language'),
     toolId: r.nullableText('tool_id'),
     projectId: r.nullableText('project_id'),
+    exampleId: r.nullableText('example_id'),
     request: r.json('request', isRunRequest, null),
     limits: r.json('limits', isLimits, null),
     state: r.oneOf('state', RUN_STATES, 'error'),

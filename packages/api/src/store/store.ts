@@ -179,10 +179,10 @@ function createStore(input: {
        ORDER BY created_at DESC, id DESC`,
     ),
     insertRun: db.prepare(
-      `INSERT INTO runs (id, owner, kind, language, tool_id, project_id, request, limits, state,
-                         priority, queued_at, started_at, warnings)
-       VALUES (:id, :owner, :kind, :language, :tool_id, :project_id, :request, :limits, :state,
-               :priority, :queued_at, :started_at, :warnings)`,
+      `INSERT INTO runs (id, owner, kind, language, tool_id, project_id, example_id, request,
+                         limits, state, priority, queued_at, started_at, warnings)
+       VALUES (:id, :owner, :kind, :language, :tool_id, :project_id, :example_id, :request,
+               :limits, :state, :priority, :queued_at, :started_at, :warnings)`,
     ),
     getRun: db.prepare(`SELECT ${RUN_SELECT_LIST} FROM runs WHERE id = ?`),
     runState: db.prepare('SELECT state FROM runs WHERE id = ?'),

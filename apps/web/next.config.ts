@@ -3,11 +3,9 @@ import type { NextConfig } from 'next';
 const config: NextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
-  // The custom server in packages/api serves the pages; no standalone output.
-  // `pnpm typecheck` (typecheck.mjs) checks this app's own files. Next's global types make
-  // NODE_ENV required on ProcessEnv, which the executor's spawn() env (type-imported through
-  // AppRouter) does not satisfy, so the build does not fail on other packages' sources.
-  typescript: { ignoreBuildErrors: true },
+  // The custom server in packages/api serves the pages; no standalone output. The build type-checks
+  // the app, and through `import type { AppRouter }` the server sources it reaches, under Next's
+  // global types.
   async headers() {
     return [
       {

@@ -84,7 +84,11 @@ export async function runSandboxed(
   stdio[STATUS_FD] = 'pipe';
 
   const startedAt = Date.now();
-  const child = spawn(invocation.file, invocation.args, { env: invocation.env, stdio });
+  // ProcessEnv, not the Record it is: Next's global types (this file is type-checked again by the
+  // web app through `import type { AppRouter }`) make NODE_ENV required there, and the sandbox's
+  // environment deliberately has none.
+  const env = invocation.env as NodeJS.ProcessEnv;
+  const child = spawn(invocation.file, invocation.args, { env, stdio });
   // Every listener of the child goes on before the first await: an exit or error emitted while
   // we wait for anything else would be lost, and the run would wait for it for ever.
   let childExited = false;

@@ -391,7 +391,6 @@ export function NewRun() {
           again.data && (
             <p className="muted small" role="status" data-testid="run-again">
               Set up as run {again.data.id.slice(0, 8)} was ({runTitle(again.data)}
-              {again.data.exampleId ? ` on ${again.data.exampleId}` : ''}
               {project && again.data.projectId === project.id ? ` on ${project.name}` : ''}): change
               anything, then Run.
             </p>

@@ -32,7 +32,14 @@ const STATES: Record<RunState, true> = {
 const ALL_STATES = Object.keys(STATES) as RunState[];
 
 function run(overrides: Partial<DescribedRun>): DescribedRun {
-  return { state: 'completed', exitCode: null, signal: null, limits: null, error: null, ...overrides };
+  return {
+    state: 'completed',
+    exitCode: null,
+    signal: null,
+    limits: null,
+    error: null,
+    ...overrides,
+  };
 }
 
 const KiB = 1024;
@@ -102,24 +109,28 @@ describe('formatDuration', () => {
     [120_000, '2 min'],
     [3_599_000, '59 min 59 s'],
     [3_600_000, '1 h 0 min'],
-    [3_659_000, '1 h 0 min'],
+    [3_659_000, '1 h 1 min'],
     [5_400_000, '1 h 30 min'],
     [90_061_000, '25 h 1 min'],
   ])('writes %f ms as %s', (ms, words) => {
     expect(formatDuration(ms)).toBe(words);
   });
 
-  // BUG: the seconds are rounded after the minutes are taken, so a remainder of 59.5 s or more
-  // rounds up to "60 s" without carrying: 119_600 ms comes out as "1 min 60 s" (not "2 min")
-  // and 3_599_700 ms as "59 min 60 s" (not "1 h 0 min").
-  it.fails('carries rounded seconds into the minutes', () => {
+  // Each unit is rounded before the next is chosen: no "1 min 60 s", "1000 ms" or "60 s".
+  it('carries rounded seconds into the minutes', () => {
     expect(formatDuration(119_600)).toBe('2 min');
     expect(formatDuration(3_599_700)).toBe('1 h 0 min');
+  });
+
+  it('moves up a unit when rounding reaches it', () => {
+    expect(formatDuration(999.6)).toBe('1 s');
+    expect(formatDuration(9_960)).toBe('10 s');
+    expect(formatDuration(59_600)).toBe('1 min');
   });
 });
 
 describe('formatEstimate', () => {
-  it.each([null, undefined])('says the wait is unknown for %s', (ms) => {
+  it.each([null, undefined, Number.NaN, Infinity])('says the wait is unknown for %s', (ms) => {
     expect(formatEstimate(ms)).toBe('unknown wait');
   });
 
@@ -176,6 +187,9 @@ describe('formatBytes', () => {
     [TiB, '1 TiB'],
     [1024 * TiB, '1024 TiB'],
     [4096 * TiB, '4096 TiB'],
+    // Rounded before the unit is chosen.
+    [MiB - 1, '1.0 MiB'],
+    [102_359, '100 KiB'],
   ])('writes %i bytes as %s', (bytes, words) => {
     expect(formatBytes(bytes)).toBe(words);
   });
@@ -249,9 +263,9 @@ describe('describeState', () => {
       label: 'Stopped: ran longer than 30 s',
       tone: 'warn',
     });
-    expect(
-      describeState(run({ state: 'timed_out', limits: { wallTimeMs: 90_000 } })).label,
-    ).toBe('Stopped: ran longer than 1 min 30 s');
+    expect(describeState(run({ state: 'timed_out', limits: { wallTimeMs: 90_000 } })).label).toBe(
+      'Stopped: ran longer than 1 min 30 s',
+    );
     expect(describeState(run({ state: 'timed_out', limits: {} })).label).toBe(
       'Stopped: ran too long',
     );
@@ -267,9 +281,9 @@ describe('describeState', () => {
     expect(
       describeState(run({ state: 'memory_limit', limits: { memoryBytes: 1.5 * GiB } })).label,
     ).toBe('Stopped: used more than 1.5 GiB of memory');
-    expect(
-      describeState(run({ state: 'memory_limit', limits: { wallTimeMs: 1000 } })).label,
-    ).toBe('Stopped: used too much memory');
+    expect(describeState(run({ state: 'memory_limit', limits: { wallTimeMs: 1000 } })).label).toBe(
+      'Stopped: used too much memory',
+    );
   });
 
   it('ignores details that do not belong to the state', () => {
@@ -330,6 +344,11 @@ describe('runTitle', () => {
     [{ kind: 'snippet', language: 'bash', toolId: null }, 'Bash snippet'],
     [{ kind: 'snippet', language: null, toolId: null }, 'Code snippet'],
     [{ kind: 'tool', language: null, toolId: 'pytest' }, 'pytest run'],
+    [
+      { kind: 'tool', language: null, toolId: 'python', exampleId: 'hello-python' },
+      'python run on hello-python',
+    ],
+    [{ kind: 'tool', language: null, toolId: 'cloc', exampleId: null }, 'cloc run'],
     [{ kind: 'tool', language: 'python', toolId: 'ruff' }, 'ruff run'],
     [{ kind: 'tool', language: null, toolId: null }, 'tool run'],
   ])('titles %o as %s', (titled, title) => {

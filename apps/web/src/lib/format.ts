@@ -17,21 +17,26 @@ export function ordinal(n: number): string {
   }
 }
 
+/** A duration in the largest unit that fits; each unit is rounded before the next is chosen. */
 export function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s < 10 ? s.toFixed(1).replace(/\.0$/, '') : Math.round(s)} s`;
-  const m = Math.floor(s / 60);
-  const rest = Math.round(s % 60);
-  if (m < 60) return rest ? `${m} min ${rest} s` : `${m} min`;
-  const h = Math.floor(m / 60);
-  return `${h} h ${m % 60} min`;
+  if (Math.round(ms) < 1000) return `${Math.round(ms)} ms`;
+  const seconds = ms / 1000;
+  if (seconds < 9.95) return `${seconds.toFixed(1).replace(/\.0$/, '')} s`;
+  const wholeSeconds = Math.round(seconds);
+  if (wholeSeconds < 60) return `${wholeSeconds} s`;
+  if (wholeSeconds < 3600) {
+    const m = Math.floor(wholeSeconds / 60);
+    const rest = wholeSeconds % 60;
+    return rest ? `${m} min ${rest} s` : `${m} min`;
+  }
+  const wholeMinutes = Math.round(seconds / 60);
+  return `${Math.floor(wholeMinutes / 60)} h ${wholeMinutes % 60} min`;
 }
 
 /** "about 20 s": estimates rounded so they do not flicker. */
 export function formatEstimate(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return 'unknown wait';
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return 'unknown wait';
   if (ms < 1000) return 'about 1 s';
   if (ms < 60_000)
     return `about ${Math.max(1, Math.round(ms / 5000) * 5 || Math.round(ms / 1000))} s`;
@@ -43,13 +48,19 @@ export function formatBytes(bytes: number | null | undefined): string {
   if (bytes < 1024) return `${bytes} B`;
   // Binary units, named as such: the limits are set in MiB (64 MiB = 64 × 2^20 bytes).
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  // One decimal below 100, none above; rounded before the unit is chosen, so 1,048,575 bytes
+  // reads 1 MiB, not 1024 KiB.
+  const shown = (value: number): number =>
+    value >= 99.95 ? Math.round(value) : Math.round(value * 10) / 10;
   let value = bytes / 1024;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
+  while (shown(value) >= 1024 && unit < units.length - 1) {
     value /= 1024;
     unit++;
   }
-  return `${value >= 100 || Number.isInteger(value) ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
+  const rounded = shown(value);
+  const exact = Number.isInteger(value);
+  return `${rounded >= 100 || exact ? rounded : rounded.toFixed(1)} ${units[unit]}`;
 }
 
 export function isEnded(state: RunState): boolean {
@@ -129,14 +140,17 @@ export function formatTime(ms: number | null | undefined): string {
   });
 }
 
-export function runTitle(run: Pick<RunView, 'kind' | 'language' | 'toolId'>): string {
+/** "Python snippet", "pytest run", "python run on hello-python" (a tool on a bundled example). */
+export function runTitle(
+  run: Pick<RunView, 'kind' | 'language' | 'toolId'> & { exampleId?: string | null },
+): string {
   const names: Record<string, string> = {
     python: 'Python',
     javascript: 'JavaScript',
     typescript: 'TypeScript',
     bash: 'Bash',
   };
-  return run.kind === 'snippet'
-    ? `${names[run.language ?? ''] ?? 'Code'} snippet`
-    : `${run.toolId ?? 'tool'} run`;
+  if (run.kind === 'snippet') return `${names[run.language ?? ''] ?? 'Code'} snippet`;
+  const tool = `${run.toolId ?? 'tool'} run`;
+  return run.exampleId ? `${tool} on ${run.exampleId}` : tool;
 }

@@ -55,7 +55,7 @@ test('run again on an example, from the history: the example is picked with its 
   await expect(runState(page)).toHaveAttribute('data-state', 'completed', { timeout: 30_000 });
 
   await page.goto('/runs');
-  await page.getByRole('link', { name: `Run ${first} again` }).click();
+  await page.getByRole('link', { name: `Run again: ${first}` }).click();
   await expect(page.getByTestId('run-again')).toContainText('on hello-python');
   await expect(page.locator('[data-example="hello-python"]')).toHaveAttribute(
     'aria-pressed',

@@ -122,7 +122,7 @@ export function History() {
                         <Link
                           className="button"
                           href={`/?again=${encodeURIComponent(run.id)}`}
-                          aria-label={`Run ${run.id} again`}
+                          aria-label={`Run again: ${run.id}`}
                         >
                           Run again
                         </Link>

@@ -303,21 +303,6 @@ describe('STATE_NAMES', () => {
     expect(Object.keys(STATE_NAMES).sort()).toEqual([...ALL_STATES].sort());
     for (const state of ALL_STATES) expect(STATE_NAMES[state].length, state).toBeGreaterThan(0);
   });
-
-  it('uses these names', () => {
-    expect(STATE_NAMES).toEqual({
-      queued: 'Queued',
-      running: 'Running',
-      completed: 'Completed',
-      failed: 'Failed',
-      timed_out: 'Timed out',
-      memory_limit: 'Memory limit',
-      output_limit: 'Output limit',
-      cancelled: 'Cancelled',
-      error: 'Error',
-      interrupted: 'Interrupted',
-    });
-  });
 });
 
 describe('formatTime', () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { LANGUAGE_RUNTIMES } from '../languages/index.ts';
 import { isEndState, type EndState, type RunState, assertTransition } from '../run-state.ts';
 import { endStateOf } from '../sandbox/end-state.ts';
@@ -437,7 +438,11 @@ export function createExecutor(config: ExecutorConfig): Executor {
           cursor = last.seq;
           if (last.type === 'end') return;
         }
-        if (page.length > 0) continue;
+        if (page.length > 0) {
+          // A subscriber catching up never waits: give the event loop a turn between pages.
+          await setImmediatePromise();
+          continue;
+        }
         if (run.log.ended()) return;
         await new Promise<void>((resolve) => {
           wake = resolve;

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import type { CgroupDriver, CgroupUsage } from './cgroup.ts';
 import type { SandboxLimits } from './limits.ts';
+import { readPaced } from './paced-reader.ts';
 import {
   buildSandboxInvocation,
   type HostTools,
@@ -161,8 +162,11 @@ export async function runSandboxed(
       void killRun().catch(() => {});
     }
   };
-  child.stdout?.on('data', deliver('stdout'));
-  child.stderr?.on('data', deliver('stderr'));
+  // Paced: a program printing flat out must not hold the event loop (see paced-reader.ts).
+  const readers = [
+    child.stdout ? readPaced(child.stdout, deliver('stdout')) : null,
+    child.stderr ? readPaced(child.stderr, deliver('stderr')) : null,
+  ];
 
   let statusText = '';
   const statusStream = child.stdio[STATUS_FD] as Readable | null;
@@ -201,14 +205,18 @@ export async function runSandboxed(
     await killRun();
     await cgroup.killAll();
     let graceTimer: NodeJS.Timeout | undefined;
+    // The streams' end can come before their last paced slices are handed on: wait for both.
     const drained = await Promise.race([
-      closed.then(() => true),
+      closed.then(() => Promise.all(readers.map((reader) => reader?.done))).then(() => true),
       new Promise<false>((resolve) => {
         graceTimer = setTimeout(() => resolve(false), EXIT_GRACE_MS);
       }),
     ]);
     clearTimeout(graceTimer);
-    if (!drained) child.stdout?.destroy();
+    if (!drained) {
+      for (const reader of readers) reader?.stop();
+      child.stdout?.destroy();
+    }
     const [usage, oomKilled] = await Promise.all([cgroup.usage(), cgroup.oomKilled()]);
     const status = parseBwrapStatus(statusText);
     const killedByUs = flags.timedOut || flags.cancelled || flags.outputLimitExceeded;

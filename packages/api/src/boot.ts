@@ -11,6 +11,7 @@ import {
 import type { ServerConfig } from './config.ts';
 import { createLogger, loggerToFunction, runLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
+import { ownerUsage } from './run-service.ts';
 import { createRateLimiter } from './rate-limiter.ts';
 import { claimSandboxDir } from './sandbox-dir-claim.ts';
 import { createRunboxServer, type PageHandler, type RunboxServer } from './server.ts';
@@ -84,7 +85,9 @@ export async function startRunbox(
 
   let accepting = true;
   let lastBeat = Date.now();
-  const rateLimiter = createRateLimiter(config.rateLimits);
+  const rateLimiter = createRateLimiter(config.rateLimits, (owner, sinceMs) =>
+    ownerUsage({ executor, store }, owner, sinceMs),
+  );
   // eslint-disable-next-line prefer-const -- the metrics read the executor made just below
   let executor: Executor;
   const metrics = createMetrics({

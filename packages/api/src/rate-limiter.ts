@@ -7,27 +7,41 @@ export interface RateLimitSettings {
   concurrentRunsPerOwner: number;
 }
 
-const HOUR_MS = 60 * 60 * 1000;
+/** What an owner has now, as the store and the engine know it. */
+export interface OwnerUsage {
+  /** Runs of the owner queued or running. */
+  activeRuns: number;
+  /** Runs the owner created since the given time, and when the first of them was queued. */
+  createdSince: { count: number; oldestAt: number | null };
+}
+
+export const HOUR_MS = 60 * 60 * 1000;
 
 /**
- * Per-owner limits on creating runs. The hourly window is kept in memory (a restart forgets it);
- * the concurrent count is asked of the engine each time. Admins are exempt (the caller skips them).
+ * Per-owner limits on creating runs. Both counts come from what is stored and running (so a
+ * restart forgets nothing, and a run refused by validation does not count), plus the creates
+ * admitted but not stored yet, so that several at once cannot all slip under a limit. Admins are
+ * exempt (the caller skips them).
  */
 export interface RateLimiter {
   settings(): RateLimitSettings;
   update(settings: Partial<RateLimitSettings>): RateLimitSettings;
-  /** Throws RateLimitError naming the limit and when to retry; records the run when it passes. */
-  admit(owner: string, activeRuns: number): void;
+  /**
+   * Throws RateLimitError naming the limit and when to retry. Otherwise the create counts as in
+   * flight until the returned release is called (once the run is stored, or the create failed).
+   */
+  admit(owner: string): () => void;
   /** How many refusals so far, for metrics. */
   refusals(): number;
 }
 
 export function createRateLimiter(
   initial: RateLimitSettings,
+  usage: (owner: string, sinceMs: number) => OwnerUsage,
   now: () => number = Date.now,
 ): RateLimiter {
   let current = { ...initial };
-  const created = new Map<string, number[]>();
+  const inFlight = new Map<string, number>();
   let refused = 0;
 
   return {
@@ -36,28 +50,38 @@ export function createRateLimiter(
       current = { ...current, ...settings };
       return { ...current };
     },
-    admit(owner, activeRuns) {
+    admit(owner) {
       const at = now();
-      const recent = (created.get(owner) ?? []).filter((t) => t > at - HOUR_MS);
-      if (activeRuns >= current.concurrentRunsPerOwner) {
+      const pending = inFlight.get(owner) ?? 0;
+      const { activeRuns, createdSince } = usage(owner, at - HOUR_MS);
+      const active = activeRuns + pending;
+      if (active >= current.concurrentRunsPerOwner) {
         refused++;
         throw new RateLimitError({
           limit: 'concurrentRunsPerOwner',
-          message: `you have ${activeRuns} runs queued or running; the limit is ${current.concurrentRunsPerOwner} at once`,
+          message: `you have ${active} runs queued or running; the limit is ${current.concurrentRunsPerOwner} at once`,
           retryAfterMs: 1_000,
         });
       }
-      if (recent.length >= current.runsPerHour) {
+      const recent = createdSince.count + pending;
+      if (recent >= current.runsPerHour) {
         refused++;
-        const oldest = recent[0] ?? at;
+        const oldest = createdSince.oldestAt ?? at;
         throw new RateLimitError({
           limit: 'runsPerHour',
-          message: `you created ${recent.length} runs in the last hour; the limit is ${current.runsPerHour} an hour`,
+          message: `you created ${recent} runs in the last hour; the limit is ${current.runsPerHour} an hour`,
           retryAfterMs: Math.max(1_000, oldest + HOUR_MS - at),
         });
       }
-      recent.push(at);
-      created.set(owner, recent);
+      inFlight.set(owner, pending + 1);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const left = (inFlight.get(owner) ?? 1) - 1;
+        if (left > 0) inFlight.set(owner, left);
+        else inFlight.delete(owner);
+      };
     },
     refusals: () => refused,
   };

@@ -10,6 +10,7 @@ import {
 import { NotFoundError } from './errors/api-errors.ts';
 import type { Identity } from './identity.ts';
 import type { CreateRunInput, RunView } from './schemas/run-views.ts';
+import type { OwnerUsage } from './rate-limiter.ts';
 import type { Services } from './services.ts';
 import type { StoredRun } from './store/index.ts';
 
@@ -64,11 +65,17 @@ export function toRunView(
   };
 }
 
-/** Active (queued or running) runs of one owner, for the concurrent-runs limit. */
-function activeRuns(services: Services, owner: string): number {
+/** What the rate limits look at for one owner: runs queued or running, runs created lately. */
+export function ownerUsage(
+  services: Pick<Services, 'executor' | 'store'>,
+  owner: string,
+  sinceMs: number,
+): OwnerUsage {
   const snapshot = services.executor.queue();
-  return [...snapshot.waiting, ...snapshot.running].filter((entry) => entry.meta.owner === owner)
-    .length;
+  const activeRuns = [...snapshot.waiting, ...snapshot.running].filter(
+    (entry) => entry.meta.owner === owner,
+  ).length;
+  return { activeRuns, createdSince: services.store.runsCreatedSince(owner, sinceMs) };
 }
 
 /**
@@ -85,9 +92,20 @@ export async function createRun(
   if (!services.selfTest.ok && !services.config.executor.allowUnsafeSandbox) {
     throw new UnsafeSandboxError(services.selfTest);
   }
-  if (!identity.isAdmin) {
-    services.rateLimiter.admit(identity.owner, activeRuns(services, identity.owner));
+  const release = identity.isAdmin ? () => {} : services.rateLimiter.admit(identity.owner);
+  try {
+    return await submitRun(services, identity, input, release);
+  } finally {
+    release();
   }
+}
+
+async function submitRun(
+  services: Services,
+  identity: Identity & { owner: string },
+  input: CreateRunInput,
+  stored: () => void,
+): Promise<StoredRun> {
   const id = randomUUID();
   let projectId: string | null = null;
   let exampleId: string | null = null;
@@ -125,6 +143,8 @@ export async function createRun(
     // Stored before its first event, so every event has its row.
     beforeQueue: (record) => {
       services.store.insertRun({ ...record, owner: identity.owner, projectId, exampleId });
+      // Counted by the store and the engine from here on, no longer as in flight.
+      stored();
     },
   });
   const run = services.store.getRun(id);

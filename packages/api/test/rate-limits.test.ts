@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminClient,
   codeOf,
+  makeClient,
   ownerClient,
   rejectionOf,
   runboxDetailsOf,
@@ -155,5 +156,39 @@ describe('concurrent runs per owner', () => {
       runsPerHour: 2,
       concurrentRunsPerOwner: 1,
     });
+  });
+});
+
+describe('what counts toward the hour', () => {
+  it('a run refused by validation does not count; a restart forgets nothing', async () => {
+    const owner = await newOwner();
+    const cookie = owner.cookie;
+    // A syntax error is refused before anything is stored: it costs nothing of the hour.
+    const refused = await rejectionOf(
+      owner.trpc.runs.create.mutate({ kind: 'snippet', language: 'bash', code: 'if then fi (\n' }),
+    );
+    expect(codeOf(refused)).toBe('BAD_REQUEST');
+    for (let i = 0; i < 2; i++) {
+      const run = await owner.trpc.runs.create.mutate(quick);
+      await storedEnd(owner.trpc, run.id);
+    }
+    expect(runboxDetailsOf(await rejectionOf(owner.trpc.runs.create.mutate(quick)))).toMatchObject({
+      limit: 'runsPerHour',
+    });
+
+    // The same data, a new server: the hour is read from the stored runs.
+    const { dataDir } = server;
+    await owner.close();
+    await server.stop({ keepData: true });
+    server = await startTestServer('limits-again', {
+      RUNBOX_RUNS_PER_HOUR: '2',
+      RUNBOX_CONCURRENT_RUNS_PER_OWNER: '1',
+      RUNBOX_DATA_DIR: dataDir,
+    });
+    const again = makeClient(server.url, { cookie });
+    clients.push(again);
+    expect((await again.trpc.runs.list.query({})).runs).toHaveLength(2);
+    const error = await rejectionOf(again.trpc.runs.create.mutate(quick));
+    expect(runboxDetailsOf(error)).toMatchObject({ code: 'RATE_LIMITED', limit: 'runsPerHour' });
   });
 });

@@ -98,6 +98,8 @@ export interface Store {
   getRun(id: string): StoredRun | null;
   listRuns(options: ListRunsOptions): RunPage;
   countRuns(filter?: RunFilter): number;
+  /** How many runs an owner created after `sinceMs`, and when the first of them was queued. */
+  runsCreatedSince(owner: string, sinceMs: number): { count: number; oldestAt: number | null };
 
   /** Buffers the event; it is written within maxDelayMs, or sooner with a full batch. */
   appendEvent(runId: string, event: RunEvent): void;
@@ -335,6 +337,19 @@ function createStore(input: {
       const query = runQuery(filter);
       const row = statements.get(`SELECT COUNT(*) AS n FROM runs ${query.where}`).get(query.params);
       return typeof row?.n === 'number' ? row.n : 0;
+    },
+
+    runsCreatedSince(owner, sinceMs) {
+      open('runsCreatedSince');
+      const row = statements
+        .get(
+          'SELECT COUNT(*) AS n, MIN(queued_at) AS oldest FROM runs WHERE owner = ? AND queued_at > ?',
+        )
+        .get(owner, sinceMs);
+      return {
+        count: typeof row?.n === 'number' ? row.n : 0,
+        oldestAt: typeof row?.oldest === 'number' ? row.oldest : null,
+      };
     },
 
     appendEvent(runId, event) {

@@ -21,7 +21,8 @@ export interface TestServer {
   sandboxUid: number;
   /** What the server logged (kept quiet; shown when a test wants it). */
   logs: string[];
-  stop(): Promise<void>;
+  /** Stops the server and removes its directories (the data directory kept with `keepData`). */
+  stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
 /**
@@ -105,10 +106,10 @@ export async function startTestServer(
     sandboxDir,
     sandboxUid,
     logs,
-    async stop() {
+    async stop(options = {}) {
       await runbox.stop();
       await removeCgroupGroup(cgroupGroup);
-      await rm(dataDir, { recursive: true, force: true });
+      if (!options.keepData) await rm(dataDir, { recursive: true, force: true });
       await rm(sandboxDir, { recursive: true, force: true });
     },
   };

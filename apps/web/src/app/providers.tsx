@@ -1,7 +1,7 @@
 'use client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { createContext, useContext, useState, type ReactNode } from 'react';
-import { createRunboxClient, TRPCProvider, type SocketStatus } from '@/lib/trpc';
+import { tabRunboxClient, TRPCProvider, type SocketStatus } from '@/lib/trpc';
 
 function makeQueryClient(): QueryClient {
   return new QueryClient({
@@ -17,8 +17,8 @@ export const useSocketStatusStore = (): SocketStatus | null => useContext(Socket
 
 export function Providers({ children }: { children: ReactNode }) {
   const [queryClient] = useState(makeQueryClient);
-  const [runbox] = useState(() => createRunboxClient());
   // One client for the tab's lifetime (not closed on unmount: strict mode remounts in development).
+  const [runbox] = useState(tabRunboxClient);
   return (
     <QueryClientProvider client={queryClient}>
       <TRPCProvider trpcClient={runbox.client} queryClient={queryClient}>

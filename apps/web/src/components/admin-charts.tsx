@@ -84,7 +84,8 @@ export function WaitChart({ data }: { data: Bucket[] }) {
             name="average wait (s)"
             stroke="var(--accent)"
             strokeWidth={2}
-            dot={false}
+            // A dot per bucket with runs: a line through a single bucket has no length to draw.
+            dot={{ r: 3, fill: 'var(--accent)', strokeWidth: 0 }}
             connectNulls
             isAnimationActive={false}
           />

@@ -70,6 +70,20 @@ export function LogView(props: {
     lastTop.current = el.scrollTop;
   }, []);
 
+  // A gesture that goes to the end turns following on by what it asks for: its scroll events
+  // alone can miss the end, since lines that arrive while it scrolls move the end further (End
+  // scrolls smoothly to where the end was when the key was pressed).
+  const onWheel = useCallback((e: React.WheelEvent<HTMLDivElement>) => {
+    const el = scrollRef.current;
+    if (!el || e.deltaY <= 0) return;
+    const unit = e.deltaMode === 1 ? LINE_HEIGHT : e.deltaMode === 2 ? el.clientHeight : 1;
+    const left = el.scrollHeight - el.scrollTop - el.clientHeight;
+    if (e.deltaY * unit >= left - LINE_HEIGHT) setFollow(true);
+  }, []);
+  const onKeyDown = useCallback((e: React.KeyboardEvent<HTMLDivElement>) => {
+    if (e.key === 'End') setFollow(true);
+  }, []);
+
   const matches = useMemo(() => {
     if (!query) return [] as number[];
     const needle = query.toLowerCase();
@@ -196,6 +210,8 @@ export function LogView(props: {
         ref={scrollRef}
         className="log-scroll"
         onScroll={onScroll}
+        onWheel={onWheel}
+        onKeyDown={onKeyDown}
         tabIndex={0}
         role="log"
         aria-label="Run output"

@@ -129,3 +129,17 @@ export function errorMessage(error: unknown): string {
   if (details.retryAfterMs) extras.push(`try again in ${Math.ceil(details.retryAfterMs / 1000)} s`);
   return extras.length ? `${base} (${extras.join(', ')})` : base;
 }
+
+let tabClient: RunboxClient | null = null;
+
+/**
+ * The tab's own client, made once for the tab's lifetime. Its socket opens when it is made, and
+ * React may call a state initializer several times before a render commits (a slow or
+ * interrupted hydration): a client per call left sockets open until the server's per-client cap
+ * refused every new one and the pages stopped updating.
+ */
+export function tabRunboxClient(): RunboxClient {
+  if (typeof window === 'undefined') return createRunboxClient();
+  tabClient ??= createRunboxClient();
+  return tabClient;
+}

@@ -15,6 +15,35 @@ import {
 
 const TOKEN_KEY = 'runbox-admin-token';
 
+/** The run and owner columns every queue table starts with. */
+function RunCells({
+  run,
+}: {
+  run: Parameters<typeof runTitle>[0] & { id: string; owner?: string };
+}) {
+  return (
+    <>
+      <td>
+        {runTitle(run)} <div className="muted small mono">{run.id.slice(0, 12)}</div>
+      </td>
+      <td className="mono">{run.owner?.slice(0, 12) ?? '—'}</td>
+    </>
+  );
+}
+
+function CancelButton({ id, onCancel }: { id: string; onCancel: (id: string) => void }) {
+  return (
+    <button
+      type="button"
+      className="danger"
+      onClick={() => onCancel(id)}
+      aria-label={`Cancel run ${id}`}
+    >
+      Cancel
+    </button>
+  );
+}
+
 function AdminClientProvider({ token, children }: { token: string; children: React.ReactNode }) {
   const [queryClient] = useState(
     () =>
@@ -324,22 +353,12 @@ function Dashboard({ onSignOut }: { onSignOut: () => void }) {
             <tbody>
               {queue.running.map((run) => (
                 <tr key={run.id}>
-                  <td>
-                    {runTitle(run)} <div className="muted small mono">{run.id.slice(0, 12)}</div>
-                  </td>
-                  <td className="mono">{run.owner?.slice(0, 12) ?? '—'}</td>
+                  <RunCells run={run} />
                   <td className="num">{formatDuration(run.elapsedMs)}</td>
                   <td className="num">{formatDuration(run.liveUsage?.cpuMs ?? null)}</td>
                   <td className="num">{formatBytes(run.liveUsage?.memoryBytes ?? null)}</td>
                   <td>
-                    <button
-                      type="button"
-                      className="danger"
-                      onClick={() => cancel.mutate({ id: run.id })}
-                      aria-label={`Cancel run ${run.id}`}
-                    >
-                      Cancel
-                    </button>
+                    <CancelButton id={run.id} onCancel={(id) => cancel.mutate({ id })} />
                   </td>
                 </tr>
               ))}
@@ -369,20 +388,10 @@ function Dashboard({ onSignOut }: { onSignOut: () => void }) {
               {queue.waiting.map((run, i) => (
                 <tr key={run.id}>
                   <td className="num">{i + 1}</td>
-                  <td>
-                    {runTitle(run)} <div className="muted small mono">{run.id.slice(0, 12)}</div>
-                  </td>
-                  <td className="mono">{run.owner?.slice(0, 12) ?? '—'}</td>
+                  <RunCells run={run} />
                   <td className="num">{formatDuration(run.waitedMs)}</td>
                   <td>
-                    <button
-                      type="button"
-                      className="danger"
-                      onClick={() => cancel.mutate({ id: run.id })}
-                      aria-label={`Cancel run ${run.id}`}
-                    >
-                      Cancel
-                    </button>
+                    <CancelButton id={run.id} onCancel={(id) => cancel.mutate({ id })} />
                   </td>
                 </tr>
               ))}
@@ -421,10 +430,7 @@ function Dashboard({ onSignOut }: { onSignOut: () => void }) {
                 const words = describeState(run);
                 return (
                   <tr key={run.id}>
-                    <td>
-                      {runTitle(run)} <div className="muted small mono">{run.id.slice(0, 12)}</div>
-                    </td>
-                    <td className="mono">{run.owner?.slice(0, 12) ?? '—'}</td>
+                    <RunCells run={run} />
                     <td>
                       <span className={`badge tone-${words.tone}`}>{words.label}</span>
                     </td>

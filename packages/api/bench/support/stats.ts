@@ -1,14 +1,5 @@
-/** Percentile of already-collected samples (nearest rank), as in packages/executor/bench/stats.ts. */
-export function percentile(samples: readonly number[], p: number): number {
-  if (samples.length === 0) return Number.NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank] ?? Number.NaN;
-}
-
-export function ms(value: number): string {
-  return `${value.toFixed(2)} ms`;
-}
+// The same percentile and formatting as the executor's benches, so their figures compare.
+export { ms, percentile } from '../../../executor/bench/stats.ts';
 
 export function ratio(value: number, baseline: number): string {
   return `${(value / baseline).toFixed(2)}x`;

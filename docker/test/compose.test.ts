@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { keyValues } from './support/dockerfile.ts';
 import { loadCompose, loadDockerfileStages, readRepoFile, repoPath } from './support/files.ts';
-import { isYamlMap, type YamlMap, type YamlValue } from './support/yaml-subset.ts';
+import { isYamlMap, type YamlMap, type YamlValue } from './support/read-yaml.ts';
 
 const compose = loadCompose();
 const services = compose.services;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseDockerfile, stagesOf, type Stage } from './dockerfile.ts';
-import { isYamlMap, parseYamlSubset, type YamlMap } from './yaml-subset.ts';
+import { isYamlMap, readYaml, type YamlMap } from './read-yaml.ts';
 
 /** Absolute path of a file of the repository, from its repository-relative path. */
 export const repoPath = (relative: string): string =>
@@ -10,7 +10,7 @@ export const repoPath = (relative: string): string =>
 export const readRepoFile = (relative: string): string => readFileSync(repoPath(relative), 'utf8');
 
 export function loadCompose(): YamlMap {
-  const compose = parseYamlSubset(readRepoFile('docker/compose.yaml'));
+  const compose = readYaml(readRepoFile('docker/compose.yaml'), 'docker/compose.yaml');
   if (!isYamlMap(compose)) throw new Error('docker/compose.yaml is not a mapping');
   return compose;
 }

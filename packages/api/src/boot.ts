@@ -11,7 +11,10 @@ import {
 import type { ServerConfig } from './config.ts';
 import { createLogger, loggerToFunction, runLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
-import { ownerUsage } from './run-service.ts';
+import { createCreateThrottle } from './create-throttle.ts';
+import { createOwnerCookies } from './owner-cookie.ts';
+import { loadOwnerCookieKey } from './owner-cookie-key.ts';
+import { usageOfOwners } from './owner-usage.ts';
 import { createRateLimiter } from './rate-limiter.ts';
 import { claimSandboxDir } from './sandbox-dir-claim.ts';
 import { createRunboxServer, type PageHandler, type RunboxServer } from './server.ts';
@@ -48,8 +51,16 @@ export async function startRunbox(
   await mkdir(paths.projects, { recursive: true, mode: 0o700 });
   await mkdir(paths.artifacts, { recursive: true, mode: 0o700 });
   await removeStaleUploadDirs(paths.projects, { olderThanMs: 0 });
+  const ownerCookies = createOwnerCookies(await loadOwnerCookieKey(config.dataDir));
 
-  const host = await createSandboxHost(config.executor.host);
+  const host = await createSandboxHost({
+    ...config.executor.host,
+    onWorkspaceReleaseError: (error) =>
+      logger.error(
+        { err: error },
+        'a run workspace could not be removed; what held it is detached',
+      ),
+  });
   const claim = await claimSandboxDir(host.stateDir);
   // No sandbox process of an earlier server survives it (a SIGKILL left them to the cgroup).
   await host.removeStale();
@@ -85,9 +96,11 @@ export async function startRunbox(
 
   let accepting = true;
   let lastBeat = Date.now();
-  const rateLimiter = createRateLimiter(config.rateLimits, (owner, sinceMs) =>
-    ownerUsage({ executor, store }, owner, sinceMs),
-  );
+  const rateLimiter = createRateLimiter({
+    settings: config.rateLimits,
+    usage: (owners, sinceMs) => usageOfOwners({ executor, store }, owners, sinceMs),
+    throttle: createCreateThrottle(config.maxCreatesPerSecond),
+  });
   // eslint-disable-next-line prefer-const -- the metrics read the executor made just below
   let executor: Executor;
   const metrics = createMetrics({
@@ -99,7 +112,7 @@ export async function startRunbox(
     concurrency: config.concurrency,
     maxQueueLength: config.maxQueueLength,
     limits: { maximums: config.maximums },
-    output: { maxLines: config.maxOutputLines },
+    output: { maxLines: config.maxOutputLines, pii: config.piiFilter },
     artifactsRoot: paths.artifacts,
     tools,
     hooks: {
@@ -125,6 +138,8 @@ export async function startRunbox(
           { err: error, runId: run.id, event: event.type },
           'storing a run event failed',
         ),
+      onInternalError: (error, run, phase) =>
+        logger.error({ err: error, runId: run.id, phase }, `runbox failed a run in its ${phase}`),
     },
   });
   const selfTestHolds = selfTest.ok || config.executor.allowUnsafeSandbox;
@@ -160,6 +175,7 @@ export async function startRunbox(
     tools,
     examples,
     rateLimiter,
+    ownerCookies,
     log: logger,
     metrics,
     selfTest,

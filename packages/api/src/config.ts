@@ -1,8 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { DEFAULT_MAXIMUMS, hostEnvFrom, type HostEnv, type SandboxLimits } from '@runbox/executor';
+import {
+  ConfigError,
+  DEFAULT_MAXIMUMS,
+  ENGINE_DEFAULTS,
+  hostEnvFrom,
+  type HostEnv,
+  type SandboxLimits,
+} from '@runbox/executor';
 import { z } from 'zod';
+import { parseTrustedProxy, type TrustedProxy } from './client-address.ts';
 
 /**
  * Every environment variable of the server, read and validated here and nowhere else. The README's
@@ -18,12 +25,39 @@ const serverEnvSchema = z.object({
   RUNBOX_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** name:key pairs, comma-separated: scripts authenticate with `Authorization: Bearer <key>`. */
   RUNBOX_API_KEYS: z.string().default(''),
-  RUNBOX_CONCURRENCY: intFrom(1, 256).default(availableParallelism()),
-  RUNBOX_MAX_QUEUE: intFrom(1, 100_000).default(100),
+  RUNBOX_CONCURRENCY: intFrom(1, 256).default(ENGINE_DEFAULTS.concurrency),
+  RUNBOX_MAX_QUEUE: intFrom(1, 100_000).default(ENGINE_DEFAULTS.maxQueueLength),
   RUNBOX_RUNS_PER_HOUR: intFrom(1, 1_000_000).default(120),
   RUNBOX_CONCURRENT_RUNS_PER_OWNER: intFrom(1, 10_000).default(4),
+  /** New runs a second from all clients together (admins exempt). */
+  RUNBOX_MAX_CREATES_PER_SECOND: intFrom(1, 10_000).default(20),
+  /** `off`: only API keys and the admin token may create runs, upload or subscribe. */
+  RUNBOX_ANONYMOUS: z.enum(['on', 'off']).default('on'),
+  /**
+   * Proxies whose X-Forwarded-For is believed: addresses or CIDR networks, comma-separated (e.g.
+   * `127.0.0.1,::1` for a proxy on this host). Empty: the header is ignored.
+   */
+  RUNBOX_TRUST_PROXY: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const proxies: TrustedProxy[] = [];
+      for (const entry of text.split(',').filter((part) => part.trim() !== '')) {
+        const proxy = parseTrustedProxy(entry);
+        if (proxy) proxies.push(proxy);
+        else
+          ctx.addIssue({
+            code: 'custom',
+            message: `${JSON.stringify(entry.trim())} is not an IP address or a CIDR network (e.g. 10.0.0.0/8)`,
+          });
+      }
+      return proxies;
+    }),
   RUNBOX_MAX_WALL_TIME_MS: intFrom(1_000, 3_600_000).default(DEFAULT_MAXIMUMS.wallTimeMs),
-  RUNBOX_MAX_OUTPUT_LINES: intFrom(100, 100_000_000).default(100_000),
+  RUNBOX_MAX_OUTPUT_LINES: intFrom(100, 100_000_000).default(ENGINE_DEFAULTS.maxOutputLines),
+  /** `on`: e-mail addresses, phone, card and IBAN numbers in output become tokens (`<EMAIL_1>`);
+   * a run's `outputFilters.pii` overrides it. */
+  RUNBOX_PII_FILTER: z.enum(['off', 'on']).default('off'),
   /** Origins allowed besides the server's own (comma-separated, e.g. https://runbox.example.org). */
   RUNBOX_ALLOWED_ORIGINS: z.string().default(''),
   RUNBOX_SHUTDOWN_DEADLINE_MS: intFrom(0, 3_600_000).default(10_000),
@@ -51,9 +85,17 @@ export interface ServerConfig {
   concurrency: number;
   maxQueueLength: number;
   rateLimits: { runsPerHour: number; concurrentRunsPerOwner: number };
+  /** New runs a second from all clients together; admins exempt. */
+  maxCreatesPerSecond: number;
+  /** False: anonymous browsers own nothing; only API keys and the admin token may create runs. */
+  anonymous: boolean;
+  /** Proxies whose X-Forwarded-For names the client; none: the header is ignored. */
+  trustProxy: readonly TrustedProxy[];
   maximums: SandboxLimits;
   /** Lines (pieces of long lines included) a run may print before it ends as output_limit. */
   maxOutputLines: number;
+  /** Whether runs that do not say (`outputFilters.pii`) get personal data in output tokenized. */
+  piiFilter: boolean;
   allowedOrigins: readonly string[];
   shutdownDeadlineMs: number;
   ws: { maxMessageBytes: number; maxSubscriptions: number; maxSocketsPerClient: number };
@@ -67,15 +109,8 @@ export interface ServerConfig {
   executor: HostEnv;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG';
-  readonly variable: string;
-  constructor(variable: string, problem: string) {
-    super(`environment variable ${variable}: ${problem}`);
-    this.name = 'ConfigError';
-    this.variable = variable;
-  }
-}
+/** The executor's class: one configuration error for the server's variables and the executor's. */
+export { ConfigError };
 
 function parseApiKeys(text: string): Map<string, string> {
   const keys = new Map<string, string>();
@@ -116,8 +151,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ServerC
       runsPerHour: value.RUNBOX_RUNS_PER_HOUR,
       concurrentRunsPerOwner: value.RUNBOX_CONCURRENT_RUNS_PER_OWNER,
     },
+    maxCreatesPerSecond: value.RUNBOX_MAX_CREATES_PER_SECOND,
+    anonymous: value.RUNBOX_ANONYMOUS === 'on',
+    trustProxy: value.RUNBOX_TRUST_PROXY,
     maximums: { ...DEFAULT_MAXIMUMS, wallTimeMs: value.RUNBOX_MAX_WALL_TIME_MS },
     maxOutputLines: value.RUNBOX_MAX_OUTPUT_LINES,
+    piiFilter: value.RUNBOX_PII_FILTER === 'on',
     allowedOrigins: value.RUNBOX_ALLOWED_ORIGINS.split(',')
       .map((o) => o.trim())
       .filter(Boolean),

@@ -1,38 +1,19 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-
-export const OWNER_COOKIE = 'runbox_owner';
-const OWNER_ID = /^[A-Za-z0-9_-]{22,64}$/;
+import { timingSafeEqual } from 'node:crypto';
+import type { OwnerCookies } from './owner-cookie.ts';
 
 /** Who a request is: an owner (anonymous browser or API key) and whether it holds the admin token. */
 export interface Identity {
   owner: string | null;
   isAdmin: boolean;
-  /** Key for per-client caps (sockets): the owner, else the remote address. */
+  /**
+   * True when the owner is an anonymous browser's (its signed cookie), not an API key's or the
+   * admin's: a client may have as many of those as it likes, so their limits count per address.
+   */
+  anonymous: boolean;
+  /** The client's address as limits count it (an IPv4 address, an IPv6 /64; see client-address.ts). */
+  address: string;
+  /** Key for per-client caps (sockets): an API key's or the admin's owner, else the address. */
   clientKey: string;
-}
-
-export function newOwnerId(): string {
-  return randomBytes(18).toString('base64url');
-}
-
-export function parseCookies(header: string | undefined): Map<string, string> {
-  const cookies = new Map<string, string>();
-  for (const part of (header ?? '').split(';')) {
-    const at = part.indexOf('=');
-    if (at <= 0) continue;
-    cookies.set(part.slice(0, at).trim(), part.slice(at + 1).trim());
-  }
-  return cookies;
-}
-
-export function ownerFromCookie(header: string | undefined): string | null {
-  const value = parseCookies(header).get(OWNER_COOKIE);
-  return value && OWNER_ID.test(value) ? value : null;
-}
-
-export function ownerCookie(owner: string, secure: boolean): string {
-  // A year; httpOnly so page scripts cannot read it, SameSite=Lax so other sites cannot use it.
-  return `${OWNER_COOKIE}=${owner}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000${secure ? '; Secure' : ''}`;
 }
 
 /** Compares secrets in constant time. */
@@ -46,18 +27,25 @@ export interface Credentials {
   cookieHeader?: string | undefined;
   authorization?: string | undefined;
   adminTokenHeader?: string | undefined;
-  remoteAddress?: string | undefined;
+  /** The client address (a trusted proxy's forwarded one when configured), as addressKey gives it. */
+  address: string;
+}
+
+export interface IdentitySecrets {
+  adminToken: string;
+  apiKeys: ReadonlyMap<string, string>;
+  ownerCookies: OwnerCookies;
+  /** False (RUNBOX_ANONYMOUS=off): the owner cookie is not looked at; only keys and the admin own things. */
+  anonymous: boolean;
 }
 
 /**
  * The identity of a request. An API key (`Authorization: Bearer <key>`) makes the owner `key:<name>`;
  * the admin token (header `x-runbox-admin-token`, or as the bearer) makes an admin, whose own runs
- * belong to `admin`; otherwise the browser's anonymous cookie names the owner.
+ * belong to `admin`; otherwise the browser's anonymous cookie names the owner, if the server signed
+ * it and anonymous use is on.
  */
-export function identify(
-  credentials: Credentials,
-  secrets: { adminToken: string; apiKeys: ReadonlyMap<string, string> },
-): Identity {
+export function identify(credentials: Credentials, secrets: IdentitySecrets): Identity {
   const bearer = credentials.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
   const adminCandidate = credentials.adminTokenHeader ?? bearer;
   const isAdmin = adminCandidate !== undefined && sameSecret(adminCandidate, secrets.adminToken);
@@ -67,7 +55,16 @@ export function identify(
       if (sameSecret(bearer, key)) owner = `key:${name}`;
     }
   }
-  owner ??= ownerFromCookie(credentials.cookieHeader);
+  const address = credentials.address;
+  if (owner === null && secrets.anonymous) {
+    const anonymousOwner = secrets.ownerCookies.ownerOf(credentials.cookieHeader);
+    if (anonymousOwner !== null) return anonymousIdentity(anonymousOwner, isAdmin, address);
+  }
   if (owner === null && isAdmin) owner = 'admin';
-  return { owner, isAdmin, clientKey: owner ?? `addr:${credentials.remoteAddress ?? 'unknown'}` };
+  return { owner, isAdmin, anonymous: false, address, clientKey: owner ?? `addr:${address}` };
+}
+
+/** An anonymous owner's identity: counted by its address wherever clients are counted. */
+export function anonymousIdentity(owner: string, isAdmin: boolean, address: string): Identity {
+  return { owner, isAdmin, anonymous: true, address, clientKey: `addr:${address}` };
 }

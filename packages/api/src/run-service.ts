@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import {
-  cutBatches,
   isEndState,
+  pageEvents,
   UnsafeSandboxError,
   type QueueSnapshot,
   type RunEvent,
@@ -135,6 +134,7 @@ async function submitRun(
       projectDir,
       ...(input.entry !== undefined ? { entry: input.entry } : {}),
       ...(limits !== undefined ? { limits } : {}),
+      ...(input.outputFilters !== undefined ? { outputFilters: input.outputFilters } : {}),
     };
   }
   await services.executor.submit(request, {
@@ -173,22 +173,12 @@ export async function* runEventBatches(
     yield* services.executor.eventBatches(runId, { afterSeq, signal });
     return;
   }
-  let cursor = afterSeq;
-  for (;;) {
-    if (signal?.aborted) return;
-    const page = services.store.readEvents(runId, cursor, 1_000);
-    // A stored run with no end and no engine (or one already read to its end): nothing more.
-    if (page.length === 0) return;
-    for (const batch of cutBatches(page)) {
-      yield batch;
-      const last = batch.at(-1)!;
-      cursor = last.seq;
-      if (last.type === 'end') return;
-    }
-    // A reader that keeps up never waits, so without this a long replay would run to its end in
-    // one go of microtasks and hold the event loop (0.2 s for 300,000 lines).
-    await setImmediatePromise();
-  }
+  // The store alone never grows here: an empty page (a stored run with no end and no engine, or
+  // one read to its end) ends the paging.
+  yield* pageEvents(
+    { read: (after, limit) => services.store.readEvents(runId, after, limit), ended: () => true },
+    { afterSeq, signal },
+  );
 }
 
 /** The `end` event of a run the store has as ended, or null while it has not ended. */

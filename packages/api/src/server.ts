@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { AnyProcedure } from '@trpc/server';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -11,19 +12,21 @@ import {
   checkOrigin,
   RequestRefusedError,
 } from './http/request-guards.ts';
-import {
-  identify,
-  newOwnerId,
-  sameSecret,
-  ownerCookie,
-  ownerFromCookie,
-  type Identity,
-} from './identity.ts';
+import { addressKey, createClientAddressResolver } from './client-address.ts';
+import { anonymousIdentity, identify, sameSecret, type Identity } from './identity.ts';
 import { appRouter } from './router.ts';
 import type { Services } from './services.ts';
 import type { Context, SocketState } from './trpc.ts';
 
 export const TRPC_PATH = '/api/trpc';
+
+/** The procedures that are subscriptions, by path: over HTTP they are held-open event streams. */
+const SUBSCRIPTIONS: ReadonlySet<string> = new Set(
+  // At run time tRPC keeps every procedure here by its dotted path (the type is the nested record).
+  Object.entries(appRouter._def.procedures as unknown as Record<string, AnyProcedure>)
+    .filter(([, procedure]) => procedure._def.type === 'subscription')
+    .map(([path]) => path),
+);
 
 export interface RunboxServer {
   server: Server;
@@ -39,21 +42,36 @@ export interface PageHandler {
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
-function identityOf(
-  services: Services,
+type IdentityOf = (
   req: IncomingMessage,
   connectionParams?: Record<string, string> | null,
-): Identity {
-  return identify(
-    {
-      cookieHeader: req.headers.cookie,
-      authorization: connectionParams?.authorization ?? req.headers.authorization,
-      adminTokenHeader:
-        connectionParams?.adminToken ?? headerValue(req.headers['x-runbox-admin-token']),
-      remoteAddress: req.socket.remoteAddress,
-    },
-    { adminToken: services.config.adminToken, apiKeys: services.config.apiKeys },
-  );
+) => Identity;
+
+/** Who a request is, from its cookie, its credentials and its client address. */
+function identityReader(services: Services): IdentityOf {
+  const { config } = services;
+  const clientAddress = createClientAddressResolver(config.trustProxy);
+  return (req, connectionParams) =>
+    identify(
+      {
+        cookieHeader: req.headers.cookie,
+        authorization: connectionParams?.authorization ?? req.headers.authorization,
+        adminTokenHeader:
+          connectionParams?.adminToken ?? headerValue(req.headers['x-runbox-admin-token']),
+        address: addressKey(
+          clientAddress({
+            remoteAddress: req.socket.remoteAddress,
+            forwardedFor: req.headers['x-forwarded-for'],
+          }),
+        ),
+      },
+      {
+        adminToken: config.adminToken,
+        apiKeys: config.apiKeys,
+        ownerCookies: services.ownerCookies,
+        anonymous: config.anonymous,
+      },
+    );
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
@@ -63,14 +81,14 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 /** /metrics: Prometheus text, for the metrics token or the admin token only. */
 async function serveMetrics(
   services: Services,
+  identity: Identity,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
   const bearer = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
   const token = services.config.metricsToken;
   const allowed =
-    identityOf(services, req).isAdmin ||
-    (token !== null && bearer !== undefined && sameSecret(bearer, token));
+    identity.isAdmin || (token !== null && bearer !== undefined && sameSecret(bearer, token));
   if (!allowed) {
     res
       .writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' })
@@ -90,6 +108,24 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 /** One process, one port: pages, the tRPC HTTP handler, the tRPC WebSocket, health and downloads. */
 export function createRunboxServer(services: Services, pages?: PageHandler): RunboxServer {
   const { config } = services;
+  const identityOf = identityReader(services);
+
+  // What one client holds open: WebSockets and event streams (subscriptions over HTTP), capped
+  // together per client key (an API key's owner, the admin, or an anonymous client's address).
+  const openPerClient = new Map<string, number>();
+  const takeClientSlot = (clientKey: string): (() => void) | null => {
+    const open = openPerClient.get(clientKey) ?? 0;
+    if (open >= config.ws.maxSocketsPerClient) return null;
+    openPerClient.set(clientKey, open + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (openPerClient.get(clientKey) ?? 1) - 1;
+      if (left <= 0) openPerClient.delete(clientKey);
+      else openPerClient.set(clientKey, left);
+    };
+  };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -103,21 +139,26 @@ export function createRunboxServer(services: Services, pages?: PageHandler): Run
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (url.pathname === '/metrics') return serveMetrics(services, req, res);
+    if (url.pathname === '/metrics') return serveMetrics(services, identityOf(req), req, res);
     if (url.pathname === '/readyz') {
       const report = readiness(services);
       return sendJson(res, report.ready ? 200 : 503, report);
     }
 
-    // Every browser gets an anonymous owner the first time it comes.
+    // Every browser gets an anonymous owner the first time it comes, and a new one in place of a
+    // cookie this server did not sign (made up, or tampered with): that one is never honoured.
+    let identity = identityOf(req);
     if (
-      ownerFromCookie(req.headers.cookie) === null &&
+      identity.owner === null &&
+      config.anonymous &&
       !req.headers.authorization &&
       !req.headers['x-runbox-admin-token']
     ) {
-      const owner = newOwnerId();
-      res.setHeader('set-cookie', ownerCookie(owner, req.headers['x-forwarded-proto'] === 'https'));
-      req.headers.cookie = `${req.headers.cookie ? `${req.headers.cookie}; ` : ''}runbox_owner=${owner}`;
+      const minted = services.ownerCookies.mint({
+        secure: req.headers['x-forwarded-proto'] === 'https',
+      });
+      res.setHeader('set-cookie', minted.setCookie);
+      identity = anonymousIdentity(minted.owner, identity.isAdmin, identity.address);
     }
 
     if (url.pathname.startsWith(`${TRPC_PATH}/`) || url.pathname === TRPC_PATH) {
@@ -130,17 +171,24 @@ export function createRunboxServer(services: Services, pages?: PageHandler): Run
         throw error;
       }
       const path = url.pathname.slice(TRPC_PATH.length + 1);
+      // A subscription over HTTP is an event stream held open as long as a socket: it takes a
+      // place of its client's like one, or an anonymous client could hold any number of them.
+      if (req.method === 'GET' && path.split(',').some((name) => SUBSCRIPTIONS.has(name))) {
+        const release = takeClientSlot(identity.clientKey);
+        if (!release) {
+          return sendJson(res, 429, {
+            error: `a client may hold at most ${config.ws.maxSocketsPerClient} WebSockets and event streams at once`,
+          });
+        }
+        res.once('close', release);
+      }
       await nodeHTTPRequestHandler({
         router: appRouter,
         req,
         res,
         path,
         maxBodySize: config.uploadMaxBytes + 1024 * 1024,
-        createContext: (): Context => ({
-          services,
-          identity: identityOf(services, req),
-          socket: null,
-        }),
+        createContext: (): Context => ({ services, identity, socket: null }),
         onError: ({ error, path: procedure }) => {
           if (error.code === 'INTERNAL_SERVER_ERROR')
             console.error(`procedure ${procedure ?? '?'} failed`, error.cause ?? error);
@@ -150,7 +198,7 @@ export function createRunboxServer(services: Services, pages?: PageHandler): Run
     }
 
     if (url.pathname.startsWith('/api/runs/')) {
-      if (await serveArtifact(services, identityOf(services, req), req, res)) return;
+      if (await serveArtifact(services, identity, req, res)) return;
     }
     if (url.pathname.startsWith('/api/'))
       return sendJson(res, 404, { error: `no such endpoint ${url.pathname}` });
@@ -160,7 +208,6 @@ export function createRunboxServer(services: Services, pages?: PageHandler): Run
 
   // WebSocket: one per browser tab; subscriptions are capped per socket, sockets per client.
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.ws.maxMessageBytes });
-  const socketsPerClient = new Map<string, number>();
   const socketState = new WeakMap<WebSocket, SocketState>();
   const handler = applyWSSHandler({
     wss,
@@ -174,7 +221,7 @@ export function createRunboxServer(services: Services, pages?: PageHandler): Run
         socketState.set(res, state);
       }
       const params = info.connectionParams as Record<string, string> | null;
-      return { services, identity: identityOf(services, req, params), socket: state };
+      return { services, identity: identityOf(req, params), socket: state };
     },
   });
 
@@ -194,21 +241,17 @@ export function createRunboxServer(services: Services, pages?: PageHandler): Run
       refuse(403, 'Forbidden');
       return;
     }
-    const clientKey = identityOf(services, req).clientKey;
-    const open = socketsPerClient.get(clientKey) ?? 0;
-    if (open >= config.ws.maxSocketsPerClient) {
+    // Anonymous sockets count by address: a new cookie per socket gains nothing.
+    const release = takeClientSlot(identityOf(req).clientKey);
+    if (!release) {
       refuse(429, 'Too Many Requests');
       return;
     }
+    // Taken before the handshake and given back when the connection closes, handshake failed or not.
+    socket.once('close', release);
     wss.handleUpgrade(req, socket, head, (ws) => {
-      socketsPerClient.set(clientKey, (socketsPerClient.get(clientKey) ?? 0) + 1);
       services.metrics.socketOpened();
-      ws.once('close', () => {
-        services.metrics.socketClosed();
-        const left = (socketsPerClient.get(clientKey) ?? 1) - 1;
-        if (left <= 0) socketsPerClient.delete(clientKey);
-        else socketsPerClient.set(clientKey, left);
-      });
+      ws.once('close', () => services.metrics.socketClosed());
       wss.emit('connection', ws, req);
     });
   });

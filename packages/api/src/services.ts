@@ -2,6 +2,7 @@ import type { Example, Executor, SandboxHost, SelfTestReport, ToolCatalog } from
 import type { ServerConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import type { OwnerCookies } from './owner-cookie.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import type { Store } from './store/index.ts';
 
@@ -14,6 +15,8 @@ export interface Services {
   tools: ToolCatalog;
   examples: readonly Example[];
   rateLimiter: RateLimiter;
+  /** Signs and checks the anonymous owner cookie (its key lives in the data directory). */
+  ownerCookies: OwnerCookies;
   /** The sandbox self-test of this start. */
   selfTest: SelfTestReport;
   paths: { projects: string; artifacts: string };

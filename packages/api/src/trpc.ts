@@ -1,6 +1,7 @@
 import { initTRPC } from '@trpc/server';
 import { errorDetails, toTRPCError } from './errors/to-trpc-error.ts';
 import { AdminRequiredError, OwnerRequiredError } from './errors/api-errors.ts';
+import { ApiKeyRequiredError } from './errors/api-key-required-error.ts';
 import type { Identity } from './identity.ts';
 import type { Services } from './services.ts';
 
@@ -42,9 +43,20 @@ export const router = t.router;
 export const publicProcedure = t.procedure.use(mapErrors);
 
 export const ownerProcedure = publicProcedure.use(({ ctx, next }) => {
-  const owner = ctx.identity.owner;
-  if (owner === null) throw toTRPCError(new OwnerRequiredError());
-  return next({ ctx: { ...ctx, owner } });
+  const { identity, services } = ctx;
+  const owner = identity.owner;
+  if (owner === null) {
+    throw toTRPCError(
+      services.config.anonymous ? new OwnerRequiredError() : new ApiKeyRequiredError(),
+    );
+  }
+  // An anonymous owner is as cheap to make as a cookie: what it creates counts against its
+  // client's address too. The limiter it meets is bound to that address here, for every path
+  // that creates on its behalf.
+  const bound = identity.anonymous
+    ? { ...services, rateLimiter: services.rateLimiter.forAddress(identity.address) }
+    : services;
+  return next({ ctx: { ...ctx, owner, services: bound } });
 });
 
 export const adminProcedure = publicProcedure.use(({ ctx, next }) => {

@@ -1,12 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
-import {
-  ownerClient,
-  rejectionOf,
-  runboxDetailsOf,
-  type TestClient,
-} from './support/clients.ts';
+import { ownerClient, rejectionOf, runboxDetailsOf, type TestClient } from './support/clients.ts';
 import { storedEnd } from './support/runs.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { fullOutput, outputLines } from './support/subscriptions.ts';

@@ -107,6 +107,10 @@ describe('/metrics', () => {
         language: 'bash',
         code: 'sleep 10',
       });
+      // Cancelled once its program runs: a run cancelled before that has no duration to count.
+      while ((await admin.trpc.runs.get.query({ id: long.id })).state !== 'running')
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 500));
       await admin.trpc.runs.cancel.mutate({ id: long.id });
       expect((await storedEnd(admin.trpc, long.id)).state).toBe('cancelled');
       for (const state of [...Object.keys(runs), 'cancelled']) {

@@ -12,7 +12,12 @@ import { storedEnd } from './support/runs.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { firstOutput, fullOutput } from './support/subscriptions.ts';
 
-/** Per-owner limits on creating runs: two an hour, one at a time; the admin is exempt. */
+/**
+ * Per-owner limits on creating runs: two an hour, one at a time; the admin is exempt. Each owner
+ * here comes from an address of its own (through a proxy on 127.0.0.1 the server trusts), as
+ * owners on different machines do: anonymous owners from one address share its limits too
+ * (identity-limits.test.ts).
+ */
 
 let server: TestServer;
 const clients: TestClient[] = [];
@@ -21,6 +26,7 @@ beforeAll(async () => {
   server = await startTestServer('limits', {
     RUNBOX_RUNS_PER_HOUR: '2',
     RUNBOX_CONCURRENT_RUNS_PER_OWNER: '1',
+    RUNBOX_TRUST_PROXY: '127.0.0.1',
   });
 });
 afterAll(async () => {
@@ -28,8 +34,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
+let machines = 0;
 async function newOwner(): Promise<TestClient> {
-  const client = await ownerClient(server.url);
+  const client = await ownerClient(server.url, { forwardedFor: `198.51.100.${++machines}` });
   clients.push(client);
   return client;
 }

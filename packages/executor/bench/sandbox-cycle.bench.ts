@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { hostEnvFrom } from '../src/host-env.ts';
-import { resolveLimits } from '../src/sandbox/limits.ts';
+import { resolveLimits, type SandboxHost } from '../src/index.ts';
 import { baseSandboxEnv } from '../src/sandbox/sandbox-environment.ts';
-import { createSandboxHost } from '../src/sandbox/sandbox-host.ts';
+import { withBenchHost } from './bench-host.ts';
+import { section } from './section.ts';
 import { ms, percentile } from './stats.ts';
 
 const ITERATIONS = 200;
@@ -18,15 +18,10 @@ function bareSpawn(): Promise<void> {
   });
 }
 
-const env = hostEnvFrom(process.env);
-const host = await createSandboxHost({
-  ...env.host,
-  cgroupGroupName: `runbox-bench-${process.pid}`,
-});
 const limits = resolveLimits({});
 const prefix = `bench-${randomBytes(3).toString('hex')}`;
 
-async function sandboxCycle(index: number): Promise<void> {
+async function sandboxCycle(host: SandboxHost, index: number): Promise<void> {
   const workspace = await host.workspaces.acquire(limits.workspaceBytes);
   try {
     const report = await host.run({
@@ -43,38 +38,42 @@ async function sandboxCycle(index: number): Promise<void> {
   }
 }
 
-// Warm both paths (first mount, first cgroup parents, page cache).
-for (let i = 0; i < 10; i++) {
-  await bareSpawn();
-  await sandboxCycle(-1 - i);
-}
+await section(`sandbox cycle: /bin/true, ${ITERATIONS} runs`, (signal) =>
+  withBenchHost('cycle', async ({ host }) => {
+    // Warm both paths (first mount, first cgroup parents, page cache).
+    for (let i = 0; i < 10; i++) {
+      await bareSpawn();
+      await sandboxCycle(host, -1 - i);
+    }
 
-const bare: number[] = [];
-const sandboxed: number[] = [];
-// Interleaved so both see the same machine load.
-for (let i = 0; i < ITERATIONS; i++) {
-  let start = performance.now();
-  await bareSpawn();
-  bare.push(performance.now() - start);
-  start = performance.now();
-  await sandboxCycle(i);
-  sandboxed.push(performance.now() - start);
-}
-await host.close();
+    const bare: number[] = [];
+    const sandboxed: number[] = [];
+    // Interleaved so both see the same machine load.
+    for (let i = 0; i < ITERATIONS; i++) {
+      signal.throwIfAborted();
+      let start = performance.now();
+      await bareSpawn();
+      bare.push(performance.now() - start);
+      start = performance.now();
+      await sandboxCycle(host, i);
+      sandboxed.push(performance.now() - start);
+    }
 
-const bareP50 = percentile(bare, 50);
-const bareP95 = percentile(bare, 95);
-const boxP50 = percentile(sandboxed, 50);
-const boxP95 = percentile(sandboxed, 95);
-const overheadP95 = boxP95 - bareP95;
-console.log(
-  `sandbox cycle for /bin/true, ${ITERATIONS} runs (workspace ${host.workspaces.mechanism}, cgroup ${host.cgroups.version})`,
-);
-console.log(`  bare spawn      p50 ${ms(bareP50)}  p95 ${ms(bareP95)}`);
-console.log(`  full sandbox    p50 ${ms(boxP50)}  p95 ${ms(boxP95)}`);
-console.log(
-  `  ratio           p50 ${(boxP50 / bareP50).toFixed(1)}x  p95 ${(boxP95 / bareP95).toFixed(1)}x`,
-);
-console.log(
-  `  p95 overhead    ${ms(overheadP95)} (target <= ${TARGET_P95_OVERHEAD_MS} ms: ${overheadP95 <= TARGET_P95_OVERHEAD_MS ? 'met' : 'MISSED'})`,
+    const bareP50 = percentile(bare, 50);
+    const bareP95 = percentile(bare, 95);
+    const boxP50 = percentile(sandboxed, 50);
+    const boxP95 = percentile(sandboxed, 95);
+    const overheadP95 = boxP95 - bareP95;
+    console.log(
+      `sandbox cycle for /bin/true, ${ITERATIONS} runs (workspace ${host.workspaces.mechanism}, cgroup ${host.cgroups.version})`,
+    );
+    console.log(`  bare spawn      p50 ${ms(bareP50)}  p95 ${ms(bareP95)}`);
+    console.log(`  full sandbox    p50 ${ms(boxP50)}  p95 ${ms(boxP95)}`);
+    console.log(
+      `  ratio           p50 ${(boxP50 / bareP50).toFixed(1)}x  p95 ${(boxP95 / bareP95).toFixed(1)}x`,
+    );
+    console.log(
+      `  p95 overhead    ${ms(overheadP95)} (target <= ${TARGET_P95_OVERHEAD_MS} ms: ${overheadP95 <= TARGET_P95_OVERHEAD_MS ? 'met' : 'MISSED'})`,
+    );
+  }),
 );

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigError } from './config-error.ts';
 import type { SandboxHostConfig } from './sandbox/sandbox-host.ts';
 
 /** The executor's environment variables, read and validated here and nowhere else. */
@@ -12,16 +13,6 @@ const hostEnvSchema = z.object({
   RUNBOX_SANDBOX_TOOLS_DIR: z.string().startsWith('/').optional(),
 });
 
-export class EnvConfigError extends Error {
-  readonly code = 'ENV_CONFIG';
-  readonly variable: string;
-  constructor(variable: string, problem: string) {
-    super(`environment variable ${variable}: ${problem}`);
-    this.name = 'EnvConfigError';
-    this.variable = variable;
-  }
-}
-
 export interface HostEnv {
   host: SandboxHostConfig;
   /** Run untrusted code even when the self-test finds a broken layer. Loud in every log. */
@@ -32,7 +23,7 @@ export function hostEnvFrom(env: NodeJS.ProcessEnv): HostEnv {
   const parsed = hostEnvSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new EnvConfigError(String(issue?.path[0] ?? '?'), issue?.message ?? 'invalid');
+    throw new ConfigError(String(issue?.path[0] ?? '?'), issue?.message ?? 'invalid');
   }
   const value = parsed.data;
   return {

@@ -9,7 +9,18 @@ export type {
   SubmitOptions,
 } from './engine/executor.ts';
 export * from './engine/engine-errors.ts';
+export { ENGINE_DEFAULTS, type EngineDefaults } from './engine/engine-defaults.ts';
 export { cutBatches, DEFAULT_BATCH_LIMITS, type BatchLimits } from './engine/event-batch.ts';
+export { pageEvents, type EventSource } from './engine/event-pager.ts';
+export {
+  runInSandbox,
+  type PreparedCommand,
+  type RunPhase,
+  type SandboxJob,
+  type SandboxJobOutcome,
+} from './run-path/run-in-sandbox.ts';
+export { isUserFault, type UserFault } from './run-path/user-fault.ts';
+export { SnippetNotRunError } from './run-path/run-snippet.ts';
 export type {
   RunEvent,
   RunEventType,
@@ -21,18 +32,26 @@ export {
   runRequestSchema,
   snippetRequestSchema,
   toolRequestSchema,
+  outputFiltersSchema,
   MAX_STDIN_BYTES,
 } from './engine/run-request.ts';
-export type { RunRequest, SnippetRequest, ToolRequest } from './engine/run-request.ts';
+export type {
+  OutputFilters,
+  RunRequest,
+  SnippetRequest,
+  ToolRequest,
+} from './engine/run-request.ts';
 export type { ToolSupport } from './engine/tool-support.ts';
 export type { Artifact, SkippedArtifact } from './artifacts/collect-artifacts.ts';
 export { openArtifact, readArtifactList, removeArtifacts } from './artifacts/artifact-store.ts';
 export * from './artifacts/artifact-errors.ts';
+export { LineSplitterEndedError, LineSplitterOptionError } from './output/line-splitter.ts';
 export {
   RUN_STATES,
   END_STATES,
   isEndState,
   canTransition,
+  InvalidTransitionError,
   type RunState,
   type EndState,
 } from './run-state.ts';
@@ -54,10 +73,22 @@ export {
   type SandboxHost,
   type SandboxHostConfig,
 } from './sandbox/sandbox-host.ts';
+export { CgroupUnavailableError } from './sandbox/cgroup.ts';
+export { UnsupportedArchError } from './sandbox/seccomp-filter.ts';
+export { UnsafeWorkspacePathError } from './sandbox/safe-fs.ts';
 export { runSelfTest, type SelfTestReport, type SelfTestCheck } from './sandbox/self-test.ts';
 export { assertSandboxSafe, cachedSelfTest, UnsafeSandboxError } from './sandbox/self-test-gate.ts';
-export { hostEnvFrom, EnvConfigError, type HostEnv } from './host-env.ts';
+export { hostEnvFrom, type HostEnv } from './host-env.ts';
+export { ConfigError } from './config-error.ts';
 export * from './validation/validation-errors.ts';
 export { createToolCatalog, type ToolCatalog, type CatalogEntry } from './tools/tool-catalog.ts';
-export { loadExamples, DEFAULT_EXAMPLES_DIR, type Example } from './tools/examples.ts';
-export type { Tool } from './tools/tool-schema.ts';
+export {
+  loadExamples,
+  DEFAULT_EXAMPLES_DIR,
+  ExampleError,
+  type Example,
+} from './tools/examples.ts';
+export { ToolRegistryError, type Tool } from './tools/tool-schema.ts';
+export { ToolArgvError } from './tools/tool-argv.ts';
+export { ToolNotApplicableError } from './tools/tool-applies.ts';
+export { ProjectCopyError, ProjectTooLargeError } from './tools/copy-project.ts';

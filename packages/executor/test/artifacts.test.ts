@@ -16,7 +16,7 @@ import type { ArtifactCollection } from '../src/artifacts/collect-artifacts.ts';
 import { EMPTY_SNAPSHOT } from '../src/artifacts/workspace-snapshot.ts';
 import { LANGUAGE_RUNTIMES } from '../src/languages/index.ts';
 import { resolveLimits } from '../src/sandbox/limits.ts';
-import { runSnippet } from '../src/sandbox/run-snippet.ts';
+import { runSnippet } from '../src/run-path/run-snippet.ts';
 import { createSandboxHost, type SandboxHost } from '../src/sandbox/sandbox-host.ts';
 import { processesOfUid } from './support/sandbox-harness.ts';
 

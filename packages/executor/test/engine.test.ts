@@ -268,15 +268,22 @@ describe('engine: tools on projects', () => {
 describe('engine: the queue', () => {
   it('gives waiting runs positions 4, 3, 2, 1 counting down, then runs them', async () => {
     const executor = createExecutor({ host, concurrency: 1 });
+    // The first run holds the only slot until every run is queued, however slow the submits.
+    const blocker = await executor.submit({ kind: 'snippet', language: 'bash', code: 'sleep 30' });
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 4; i++) {
       ids.push(
         (await executor.submit({ kind: 'snippet', language: 'bash', code: 'sleep 0.3; echo done' }))
           .id,
       );
     }
-    const last = ids[4] ?? '';
-    const events = await collect(executor, last);
+    const last = ids[3] ?? '';
+    const events: RunEvent[] = [];
+    for await (const event of executor.events(last)) {
+      events.push(event);
+      // Its first place announced: now let the queue move.
+      if (event.type === 'position' && event.position === 4) executor.cancel(blocker.id);
+    }
     const positions = events.flatMap((e) => (e.type === 'position' ? [e.position] : []));
     expect(positions).toEqual([4, 3, 2, 1]);
     const first = events.find((e) => e.type === 'position');
@@ -349,7 +356,8 @@ describe('engine: the queue', () => {
     const short = await executor.submit({
       kind: 'snippet',
       language: 'bash',
-      code: 'sleep 0.2; echo short',
+      // Long enough that the third run is queued behind both, however slow the submits are.
+      code: 'sleep 1; echo short',
     });
     const long = await executor.submit({ kind: 'snippet', language: 'bash', code: 'sleep 30' });
     const waiting = await executor.submit({
@@ -358,7 +366,7 @@ describe('engine: the queue', () => {
       code: 'echo later',
     });
     await new Promise((r) => setTimeout(r, 100));
-    const outcome = await executor.shutdown({ deadlineMs: 1_000 });
+    const outcome = await executor.shutdown({ deadlineMs: 3_000 });
     expect(outcome).toEqual({ interrupted: [long.id], leftQueued: [waiting.id] });
     expect(executor.get(short.id).state).toBe('completed');
     expect(executor.get(long.id).state).toBe('interrupted');

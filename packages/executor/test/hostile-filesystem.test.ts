@@ -1,10 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  listWorkspace,
-  readWorkspaceFile,
-  UnsafeWorkspacePathError,
-} from '../src/sandbox/safe-fs.ts';
+import { readWorkspaceFile, UnsafeWorkspacePathError } from '../src/sandbox/safe-fs.ts';
+import { scanWorkspace } from '../src/sandbox/workspace-tree.ts';
 import {
   createSandboxHarness,
   leftoversOf,
@@ -158,11 +155,11 @@ for path in ["/evil", "/usr/evil", "/etc/evil", "/usr/bin/python3", "/dev/evil"]
     const hostPasswd = readFileSync('/etc/passwd', 'utf8');
     const code =
       'ln -s /etc/passwd leak.txt\nln -s /etc etcdir\nln -s / root\nmkdir -p real && echo hi > real/ok.txt';
-    let listing: Awaited<ReturnType<typeof listWorkspace>> | undefined;
+    let listing: Awaited<ReturnType<typeof scanWorkspace>> | undefined;
     const refusals: string[] = [];
     const run = await harness.run('bash', code, {
       inspectWorkspace: async (dir) => {
-        listing = await listWorkspace(dir, { maxEntries: 100 });
+        listing = await scanWorkspace(dir, { maxEntries: 100 });
         for (const path of ['leak.txt', 'etcdir/passwd', 'root/etc/passwd']) {
           try {
             await readWorkspaceFile(dir, path, 1024);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Language } from '../src/languages/index.ts';
 import { readResult, type ResultOutcome } from '../src/result/read-result.ts';
 import { resolveLimits } from '../src/sandbox/limits.ts';
-import { runSnippet, type SnippetRunReport } from '../src/sandbox/run-snippet.ts';
+import { runSnippet, type SnippetRunReport } from '../src/run-path/run-snippet.ts';
 import { createSandboxHost, type SandboxHost } from '../src/sandbox/sandbox-host.ts';
 import { processesOfUid } from './support/sandbox-harness.ts';
 

@@ -7,9 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EndState } from '../src/run-state.ts';
 import type { LimitsOverride } from '../src/sandbox/limits.ts';
 import { createSandboxHost, type SandboxHost } from '../src/sandbox/sandbox-host.ts';
-import { ProjectTooLargeError } from '../src/tools/copy-project.ts';
 import { loadExamples, type Example } from '../src/tools/examples.ts';
-import { resolveToolLimits, runTool, type ToolRunReport } from '../src/tools/run-tool.ts';
+import { runInSandbox } from '../src/run-path/run-in-sandbox.ts';
+import type { SandboxRunReport } from '../src/sandbox/sandbox-run.ts';
+import type { SkippedProjectEntry } from '../src/tools/copy-project.ts';
+import { prepareToolRun } from '../src/tools/prepare-tool-run.ts';
+import { resolveToolLimits } from '../src/tools/tool-env.ts';
 import { probeTools } from '../src/tools/tool-probe.ts';
 import { loadToolRegistry, type ToolRegistry } from '../src/tools/tool-registry.ts';
 import { processesOfUid } from './support/sandbox-harness.ts';
@@ -19,6 +22,13 @@ import { processesOfUid } from './support/sandbox-harness.ts';
  * (scripts/install-sandbox-tools.sh, which ./runbox runs) and the Debian packages of
  * docker/apt-packages.txt.
  */
+
+interface ToolRunReport extends SandboxRunReport {
+  state: EndState;
+  workspaceDir: string;
+  argv: string[];
+  skipped: SkippedProjectEntry[];
+}
 
 interface ToolRun extends ToolRunReport {
   stdout: string;
@@ -60,16 +70,38 @@ async function run(
   if (!tool) throw new Error(`no tool ${toolId}`);
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
-  const report = await runTool(host, {
+  // The engine's own path: the run path with the tool catalog's preparation.
+  let workspaceDir = '';
+  let prepared: Awaited<ReturnType<typeof prepareToolRun>> | null = null;
+  const limits = resolveToolLimits(tool, options.limits);
+  const outcome = await runInSandbox(host, {
     runId: `tools-${suffix}-${counter++}`,
-    tool,
-    projectDir,
-    entry: options.entry,
-    limits: resolveToolLimits(tool, options.limits),
+    limits,
+    prepare: async (dir) => {
+      workspaceDir = dir;
+      prepared = await prepareToolRun({
+        tool,
+        projectDir,
+        workspaceDir: dir,
+        workspaceBytes: limits.workspaceBytes,
+        entry: options.entry,
+        owner: host.runAs,
+      });
+      return prepared;
+    },
     onOutput: (stream, chunk) => {
       (stream === 'stdout' ? stdout : stderr).push(chunk);
     },
   });
+  if (!outcome.report || !prepared) throw new Error(`the tool did not run: ${outcome.failure}`);
+  const { argv, skipped } = prepared as Awaited<ReturnType<typeof prepareToolRun>>;
+  const report: ToolRunReport = {
+    ...outcome.report,
+    state: outcome.state,
+    workspaceDir,
+    argv,
+    skipped,
+  };
   const out = Buffer.concat(stdout).toString('utf8');
   const err = Buffer.concat(stderr).toString('utf8');
   return { ...report, stdout: out, stderr: err, output: `${out}\n${err}` };
@@ -283,23 +315,33 @@ describe('tools on projects', () => {
     ]);
   });
 
-  it('refuses a project bigger than the workspace before anything runs', async () => {
+  it('ends a project bigger than the workspace as failed, with the reason, before anything runs', async () => {
     const dir = await project('big', { 'main.py': 'print("ran")\n' });
     await writeFile(join(dir, 'data.bin'), Buffer.alloc(3 * 1024 * 1024));
     let output = 0;
     const tool = registry.find('python');
     if (!tool) throw new Error('no python tool');
-    await expect(
-      runTool(host, {
-        runId: `tools-${suffix}-big`,
-        tool,
-        projectDir: dir,
-        limits: resolveToolLimits(tool, { workspaceBytes: 2 * 1024 * 1024 }),
-        onOutput: () => {
-          output += 1;
-        },
-      }),
-    ).rejects.toThrow(ProjectTooLargeError);
+    const limits = resolveToolLimits(tool, { workspaceBytes: 2 * 1024 * 1024 });
+    const outcome = await runInSandbox(host, {
+      runId: `tools-${suffix}-big`,
+      limits,
+      prepare: (workspaceDir) =>
+        prepareToolRun({
+          tool,
+          projectDir: dir,
+          workspaceDir,
+          workspaceBytes: limits.workspaceBytes,
+          owner: host.runAs,
+        }),
+      onOutput: () => {
+        output += 1;
+      },
+    });
+    expect(outcome.state).toBe('failed');
+    expect(outcome.report).toBeNull();
+    expect(outcome.failure).toMatch(
+      /the project is too large: it needs \d+ bytes in the workspace, which holds 2097152/,
+    );
     expect(output).toBe(0);
   });
 });

@@ -205,6 +205,19 @@ function Dashboard({ onSignOut }: { onSignOut: () => void }) {
     return () => clearInterval(t);
   }, []);
   const chartData = useMemo(() => buckets(history.data?.runs ?? [], now), [history.data, now]);
+  // The server sends the queue only when it changes; waited and elapsed times go on counting here,
+  // from when the view arrived (the browser's clock may differ from the server's).
+  const [clock, setClock] = useState(() => Date.now());
+  const [receivedAt, setReceivedAt] = useState(() => Date.now());
+  useEffect(() => {
+    setReceivedAt(Date.now());
+    setClock(Date.now());
+  }, [live.data, initial.data]);
+  useEffect(() => {
+    const t = setInterval(() => setClock(Date.now()), 1_000);
+    return () => clearInterval(t);
+  }, []);
+  const sinceView = Math.max(0, clock - receivedAt);
 
   if (initial.isPending) return <p className="muted">Checking the token…</p>;
   if (initial.isError) {
@@ -354,7 +367,7 @@ function Dashboard({ onSignOut }: { onSignOut: () => void }) {
               {queue.running.map((run) => (
                 <tr key={run.id}>
                   <RunCells run={run} />
-                  <td className="num">{formatDuration(run.elapsedMs)}</td>
+                  <td className="num">{formatDuration(run.elapsedMs + sinceView)}</td>
                   <td className="num">{formatDuration(run.liveUsage?.cpuMs ?? null)}</td>
                   <td className="num">{formatBytes(run.liveUsage?.memoryBytes ?? null)}</td>
                   <td>
@@ -389,7 +402,7 @@ function Dashboard({ onSignOut }: { onSignOut: () => void }) {
                 <tr key={run.id}>
                   <td className="num">{i + 1}</td>
                   <RunCells run={run} />
-                  <td className="num">{formatDuration(run.waitedMs)}</td>
+                  <td className="num">{formatDuration(run.waitedMs + sinceView)}</td>
                   <td>
                     <CancelButton id={run.id} onCancel={(id) => cancel.mutate({ id })} />
                   </td>

@@ -97,7 +97,7 @@ export function CodeEditor(props: {
       view.current = null;
     };
     // The editor is made once; value and language changes are pushed below.
-    // (deliberately not every dependency)
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- deliberately not every dependency
   }, []);
 
   useEffect(() => {

@@ -93,7 +93,7 @@ export function LogView(props: {
     });
     return found;
     // store.version: recompute as lines arrive
-    // (deliberately not every dependency)
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- deliberately not every dependency
   }, [query, store, store.version]);
   const matchSet = useMemo(() => new Set(matches), [matches]);
   const current = matches.length ? matches[Math.min(matchIndex, matches.length - 1)] : undefined;
@@ -112,7 +112,7 @@ export function LogView(props: {
       virtualizer.scrollToIndex(matches[0]!, { align: 'center' });
     }
     // only when the query changes
-    // (deliberately not every dependency)
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- deliberately not every dependency
   }, [query]);
 
   const copy = async () => {

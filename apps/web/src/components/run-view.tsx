@@ -166,6 +166,11 @@ export function RunView({ id }: { id: string }) {
           runbox could not run this: {merged.error}
         </div>
       )}
+      {merged.state === 'failed' && merged.error && (
+        <div className="alert error" role="alert">
+          The run did not start: {merged.error}
+        </div>
+      )}
       {outputError !== null && (
         <div className="alert error" role="alert">
           The live output stopped: {errorMessage(outputError)}

@@ -1,5 +1,5 @@
 'use client';
-import type { AppRouter } from '@runbox/api';
+import type { AppRouter, RunboxErrorCode, RunboxErrorDetails } from '@runbox/api';
 import {
   createTRPCClient,
   createWSClient,
@@ -95,22 +95,12 @@ export function createRunboxClient(adminToken?: string): RunboxClient {
       }),
     ],
   });
-  return { client, status, close: () => ws.close() };
+  // Fire-and-forget: tRPC's close never rejects, and an unmount has nothing to wait for.
+  return { client, status, close: () => void ws.close() };
 }
 
-/** The structured part of a runbox error: which rule, field, entry or limit it broke. */
-export interface RunboxErrorDetails {
-  code?: string;
-  rule?: string;
-  entry?: string;
-  field?: string;
-  limit?: number;
-  min?: number;
-  max?: number;
-  line?: number;
-  retryAfterMs?: number;
-  maxBytes?: number;
-}
+/** The structured part of a runbox error (`data.runbox`), as the server declares it. */
+export type { RunboxErrorCode, RunboxErrorDetails };
 
 export function errorDetails(error: unknown): RunboxErrorDetails | null {
   if (!error || typeof error !== 'object') return null;

@@ -1,3 +1,4 @@
+import type { RunboxErrorDetails } from '@runbox/api';
 import { TRPC_URL } from './trpc';
 
 export interface UploadedProject {
@@ -10,7 +11,7 @@ export interface UploadedProject {
 
 /** An upload refused by the server, with the structured details tRPC sends (data.runbox). */
 export class UploadError extends Error {
-  readonly data: { runbox?: Record<string, unknown> | null; httpStatus?: number } | null;
+  readonly data: { runbox?: RunboxErrorDetails | null; httpStatus?: number } | null;
   constructor(message: string, data: UploadError['data']) {
     super(message);
     this.name = 'UploadError';

@@ -1,12 +1,19 @@
 import { TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import {
+  DETAIL_FIELDS,
+  type RunboxError,
+  type RunboxErrorCode,
+  type RunboxErrorDetails,
+} from './runbox-error.ts';
 
 /**
- * The one place that maps an internal error to the wire. Errors carrying a known `code` keep
- * their message (it names what was wrong and the limit); anything else is runbox's own fault and
- * is reported as INTERNAL_SERVER_ERROR without its details, which go to the log.
+ * The one place that maps an internal error to the wire. Errors of the caller's making keep
+ * their message (it names what was wrong and the limit); runbox's own failures are reported as
+ * INTERNAL_SERVER_ERROR without their details, which go to the log. Every known code is listed:
+ * a new error class does not compile until it is placed here.
  */
-const CODE_TO_TRPC: Readonly<Record<string, TRPC_ERROR_CODE_KEY>> = {
+export const CODE_TO_TRPC = {
   // engine
   QUEUE_FULL: 'TOO_MANY_REQUESTS',
   RUN_NOT_FOUND: 'NOT_FOUND',
@@ -14,38 +21,96 @@ const CODE_TO_TRPC: Readonly<Record<string, TRPC_ERROR_CODE_KEY>> = {
   INVALID_RUN_REQUEST: 'BAD_REQUEST',
   UNKNOWN_TOOL: 'BAD_REQUEST',
   EVENTS_UNAVAILABLE: 'NOT_FOUND',
-  LIMIT_OUT_OF_RANGE: 'BAD_REQUEST',
-  UNSAFE_SANDBOX: 'SERVICE_UNAVAILABLE',
+  INVALID_TRANSITION: 'INTERNAL_SERVER_ERROR',
   // validation of code
   CODE_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   SECRET_IN_CODE: 'BAD_REQUEST',
   DANGEROUS_PATTERN: 'BAD_REQUEST',
   SYNTAX_ERROR: 'BAD_REQUEST',
-  // uploads
+  // sandbox
+  LIMIT_OUT_OF_RANGE: 'BAD_REQUEST',
+  UNSAFE_SANDBOX: 'SERVICE_UNAVAILABLE',
+  SANDBOX_HOST_UNAVAILABLE: 'INTERNAL_SERVER_ERROR',
+  CGROUP_UNAVAILABLE: 'INTERNAL_SERVER_ERROR',
+  ERR_SECCOMP_UNSUPPORTED_ARCH: 'INTERNAL_SERVER_ERROR',
+  SNIPPET_NOT_RUN: 'INTERNAL_SERVER_ERROR',
+  // a link or a special file a run left where runbox reads
+  UNSAFE_WORKSPACE_PATH: 'FORBIDDEN',
+  // output
+  INVALID_LINE_SPLITTER_OPTION: 'INTERNAL_SERVER_ERROR',
+  LINE_SPLITTER_ENDED: 'INTERNAL_SERVER_ERROR',
+  // tools, examples, projects in a workspace
+  TOOL_REGISTRY_INVALID: 'INTERNAL_SERVER_ERROR',
+  TOOL_ARGV: 'BAD_REQUEST',
+  TOOL_NOT_APPLICABLE: 'BAD_REQUEST',
+  EXAMPLE_INVALID: 'INTERNAL_SERVER_ERROR',
+  PROJECT_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  PROJECT_COPY: 'INTERNAL_SERVER_ERROR',
+  // artifacts
+  INVALID_ARTIFACT_OPTIONS: 'INTERNAL_SERVER_ERROR',
+  INVALID_ARTIFACT_PATH: 'BAD_REQUEST',
+  ARTIFACT_NOT_FOUND: 'NOT_FOUND',
+  // configuration: the operator's to fix, met at start
+  CONFIG: 'INTERNAL_SERVER_ERROR',
+  INVALID_UPLOAD_LIMIT: 'INTERNAL_SERVER_ERROR',
+  SANDBOX_DIR_IN_USE: 'INTERNAL_SERVER_ERROR',
+  // uploads (the project id is the server's own, never the caller's)
   UPLOAD_REJECTED: 'BAD_REQUEST',
+  INVALID_PROJECT_ID: 'INTERNAL_SERVER_ERROR',
+  PROJECT_EXISTS: 'INTERNAL_SERVER_ERROR',
+  // store
+  SCHEMA_TOO_NEW: 'INTERNAL_SERVER_ERROR',
+  MIGRATION_FAILED: 'INTERNAL_SERVER_ERROR',
+  STORE_OPEN_FAILED: 'INTERNAL_SERVER_ERROR',
+  STORE_CLOSED: 'SERVICE_UNAVAILABLE',
+  INVALID_STORE_ARGUMENT: 'INTERNAL_SERVER_ERROR',
+  STORE_CONSTRAINT: 'INTERNAL_SERVER_ERROR',
+  RUN_ALREADY_ENDED: 'INTERNAL_SERVER_ERROR',
+  CORRUPT_COLUMN: 'INTERNAL_SERVER_ERROR',
+  EVENT_WRITE_FAILED: 'INTERNAL_SERVER_ERROR',
   // the API's own
   RATE_LIMITED: 'TOO_MANY_REQUESTS',
   NOT_FOUND: 'NOT_FOUND',
   ADMIN_REQUIRED: 'UNAUTHORIZED',
   OWNER_REQUIRED: 'UNAUTHORIZED',
   BAD_INPUT: 'BAD_REQUEST',
-};
+  REQUEST_REFUSED: 'FORBIDDEN',
+} as const satisfies Readonly<Record<RunboxErrorCode, TRPC_ERROR_CODE_KEY>>;
 
-const SIZE_RULES = new Set([
+/** Upload rules about size or count: 413 rather than 400. */
+const SIZE_RULES: ReadonlySet<string> = new Set([
+  'upload-too-large',
   'file-too-large',
   'total-too-large',
   'too-many-files',
+  'too-many-directories',
   'compression-ratio',
 ]);
 
+export function isRunboxErrorCode(code: string): code is RunboxErrorCode {
+  return Object.hasOwn(CODE_TO_TRPC, code);
+}
+
+/** An error of a class runbox knows, told by its `code`. */
+export function isRunboxError(error: unknown): error is RunboxError {
+  return (
+    error instanceof Error &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    isRunboxErrorCode(error.code)
+  );
+}
+
 export function trpcCodeFor(error: unknown): TRPC_ERROR_CODE_KEY {
-  if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') {
-    return 'INTERNAL_SERVER_ERROR';
+  if (!isRunboxError(error)) return 'INTERNAL_SERVER_ERROR';
+  switch (error.code) {
+    case 'UPLOAD_REJECTED':
+      return SIZE_RULES.has(error.rule) ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
+    case 'REQUEST_REFUSED':
+      return error.status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'FORBIDDEN';
+    default:
+      return CODE_TO_TRPC[error.code];
   }
-  if (error.code === 'UPLOAD_REJECTED' && 'rule' in error && SIZE_RULES.has(String(error.rule))) {
-    return 'PAYLOAD_TOO_LARGE';
-  }
-  return CODE_TO_TRPC[error.code] ?? 'INTERNAL_SERVER_ERROR';
 }
 
 export function toTRPCError(error: unknown): TRPCError {
@@ -61,28 +126,16 @@ export function toTRPCError(error: unknown): TRPCError {
   return new TRPCError({ code, message: (error as Error).message, cause: error });
 }
 
-/** Structured fields of a known error, for the client: what rule, field, line or limit it broke. */
-export function errorDetails(error: unknown): Record<string, string | number> | null {
-  if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string')
-    return null;
-  if (!(error.code in CODE_TO_TRPC)) return null;
+/**
+ * `data.runbox` for the client: what rule, field, line or limit a known error broke. Null for
+ * anything reported as INTERNAL_SERVER_ERROR, whose details stay in the log.
+ */
+export function errorDetails(error: unknown): RunboxErrorDetails | null {
+  if (!isRunboxError(error) || trpcCodeFor(error) === 'INTERNAL_SERVER_ERROR') return null;
   const details: Record<string, string | number> = { code: error.code };
-  for (const key of [
-    'field',
-    'rule',
-    'line',
-    'limit',
-    'entry',
-    'retryAfterMs',
-    'kind',
-    'min',
-    'max',
-    'maxBytes',
-    'queueLength',
-    'maxQueueLength',
-  ]) {
-    const value = (error as unknown as Record<string, unknown>)[key];
+  for (const key of DETAIL_FIELDS) {
+    const value: unknown = (error as unknown as Record<string, unknown>)[key];
     if (typeof value === 'string' || typeof value === 'number') details[key] = value;
   }
-  return details;
+  return details as unknown as RunboxErrorDetails;
 }

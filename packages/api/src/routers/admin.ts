@@ -44,15 +44,38 @@ export const adminRouter = router({
   onQueue: adminProcedure.subscription(async function* ({ ctx, signal }) {
     try {
       yield* withSubscriptionSlot(ctx, async function* () {
-        let last = '';
-        while (!signal?.aborted) {
-          const view = queueView(ctx.services);
-          const text = JSON.stringify(view);
-          if (text !== last) {
-            last = text;
-            yield view;
+        // The executor says when the queue changed (at most once per turn of the event loop);
+        // the view is sent again only then, and only when it differs from the last one sent.
+        let changed = true;
+        let wake: (() => void) | null = null;
+        const off = ctx.services.executor.onQueueChange(() => {
+          changed = true;
+          wake?.();
+        });
+        const onAbort = (): void => wake?.();
+        signal?.addEventListener('abort', onAbort);
+        try {
+          let last = '';
+          while (!signal?.aborted) {
+            if (changed) {
+              changed = false;
+              const view = queueView(ctx.services);
+              const text = JSON.stringify(view);
+              if (text !== last) {
+                last = text;
+                yield view;
+              }
+              continue;
+            }
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+              if (changed || signal?.aborted) resolve();
+            });
+            wake = null;
           }
-          await new Promise((resolve) => setTimeout(resolve, 500));
+        } finally {
+          off();
+          signal?.removeEventListener('abort', onAbort);
         }
       });
     } catch (error) {

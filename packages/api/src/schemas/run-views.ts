@@ -1,4 +1,4 @@
-import { LANGUAGES, RUN_STATES, limitsOverrideSchema } from '@runbox/executor';
+import { LANGUAGES, RUN_STATES, limitsOverrideSchema, outputFiltersSchema } from '@runbox/executor';
 import { z } from 'zod';
 
 /** The shapes the API sends and takes, shared with the web app. */
@@ -48,6 +48,7 @@ export const createRunInputSchema = z.discriminatedUnion('kind', [
       code: z.string().max(1_000_000, 'code is limited to 1,000,000 characters on the wire'),
       stdin: z.string().max(1_048_576, 'stdin is limited to 1 MiB').optional(),
       limits: limitsOverrideSchema.optional(),
+      outputFilters: outputFiltersSchema.optional(),
     })
     .strict(),
   z
@@ -58,6 +59,7 @@ export const createRunInputSchema = z.discriminatedUnion('kind', [
       exampleId: z.string().min(1).max(64).optional(),
       entry: z.string().min(1).max(255).optional(),
       limits: limitsOverrideSchema.optional(),
+      outputFilters: outputFiltersSchema.optional(),
     })
     .strict()
     .refine((input) => (input.projectId === undefined) !== (input.exampleId === undefined), {

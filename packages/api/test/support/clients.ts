@@ -42,6 +42,13 @@ export async function newOwnerCookie(url: string): Promise<string> {
   return cookie;
 }
 
+/** The owner id a `runbox_owner=<owner>.<signature>` cookie names. */
+export function ownerIdOf(cookie: string | null): string {
+  const owner = /^runbox_owner=([^.;]+)\./.exec(cookie ?? '')?.[1];
+  if (!owner) throw new Error(`not a signed owner cookie: ${String(cookie)}`);
+  return owner;
+}
+
 export interface ClientOptionsForTest {
   /** Sent as `cookie` over HTTP and on the WebSocket upgrade. Null: none. */
   cookie: string | null;
@@ -51,6 +58,8 @@ export interface ClientOptionsForTest {
   authorization?: string;
   /** The Origin header; default the server's own, as a browser on its page sends. */
   origin?: string | null;
+  /** Sent as `X-Forwarded-For` over HTTP and on the upgrade (a server trusting 127.0.0.1 takes it). */
+  forwardedFor?: string;
 }
 
 /** A typed client: subscriptions over one WebSocket, everything else over plain HTTP. */
@@ -61,9 +70,11 @@ export function makeClient(url: string, options: ClientOptionsForTest): TestClie
   if (origin) headers.origin = origin;
   if (options.adminToken) headers['x-runbox-admin-token'] = options.adminToken;
   if (options.authorization) headers.authorization = options.authorization;
+  if (options.forwardedFor) headers['x-forwarded-for'] = options.forwardedFor;
   const upgradeHeaders: Record<string, string> = {};
   if (options.cookie) upgradeHeaders.cookie = options.cookie;
   if (origin) upgradeHeaders.origin = origin;
+  if (options.forwardedFor) upgradeHeaders['x-forwarded-for'] = options.forwardedFor;
 
   const sockets: WebSocket[] = [];
   // ws takes headers as the third constructor argument; tRPC calls `new WebSocket(url)`.
@@ -102,9 +113,15 @@ export function makeClient(url: string, options: ClientOptionsForTest): TestClie
   };
 }
 
-/** A client for a new anonymous owner (a browser that loaded `/` once). */
-export async function ownerClient(url: string): Promise<TestClient> {
-  return makeClient(url, { cookie: await newOwnerCookie(url) });
+/**
+ * A client for a new anonymous owner (a browser that loaded `/` once). With `forwardedFor` it
+ * comes through a proxy from that address (the server must trust 127.0.0.1: RUNBOX_TRUST_PROXY).
+ */
+export async function ownerClient(
+  url: string,
+  options: { forwardedFor?: string } = {},
+): Promise<TestClient> {
+  return makeClient(url, { cookie: await newOwnerCookie(url), ...options });
 }
 
 export function adminClient(url: string): TestClient {

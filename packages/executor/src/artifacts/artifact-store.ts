@@ -43,6 +43,7 @@ const manifestSchema: z.ZodType<ArtifactCollection> = z.object({
         'total_too_large',
         'not_a_regular_file',
         'unreadable_name',
+        'too_deep',
         'unreadable',
       ]),
       size: z.number().nullable(),

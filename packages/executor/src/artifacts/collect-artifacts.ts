@@ -7,7 +7,7 @@ import { RUNBOX_DIR } from '../result/result-path.ts';
 import { openWorkspaceReadStream, readWorkspaceLink } from '../sandbox/safe-read-stream.ts';
 import { ArtifactOptionsError } from './artifact-errors.ts';
 import { mediaTypeOf } from './media-type.ts';
-import { scanWorkspace } from './scan-workspace.ts';
+import { scanWorkspace } from '../sandbox/workspace-tree.ts';
 import { isCreatedOrChanged, type WorkspaceSnapshot } from './workspace-snapshot.ts';
 
 const MiB = 1024 * 1024;
@@ -29,6 +29,9 @@ export interface Artifact {
   linkTarget?: string;
 }
 
+/** Longest relative path of a kept artifact; its copy's host path must stay under PATH_MAX. */
+export const MAX_ARTIFACT_PATH = 1_024;
+
 export type ArtifactSkipReason =
   /** Over maxFileBytes. */
   | 'file_too_large'
@@ -38,6 +41,11 @@ export type ArtifactSkipReason =
   | 'not_a_regular_file'
   /** A name that is not valid UTF-8 (shown with replacement characters). */
   | 'unreadable_name'
+  /**
+   * A directory deeper than the scan goes (what is inside is not looked at), or a path too long
+   * to keep (over MAX_ARTIFACT_PATH characters).
+   */
+  | 'too_deep'
   /** It could not be opened safely (it vanished, or a link stood on its path). */
   | 'unreadable';
 
@@ -159,12 +167,16 @@ export async function collectArtifacts(
     else skipped.push({ path, reason, size });
   };
 
-  for (const path of scan.unreadableNames) skip(path, 'unreadable_name', null);
+  for (const passed of scan.skipped) skip(passed.path, passed.reason, null);
   await mkdir(destinationDir, { recursive: true, mode: 0o700 });
 
   for (const entry of scan.entries) {
     if (entry.kind === 'directory' || isExcluded(entry.path, excluded)) continue;
     if (!isCreatedOrChanged(options.before, entry)) continue;
+    if (entry.path.length > MAX_ARTIFACT_PATH) {
+      skip(entry.path.slice(0, MAX_ARTIFACT_PATH), 'too_deep', null);
+      continue;
+    }
     if (entry.kind === 'other') {
       skip(entry.path, 'not_a_regular_file', null);
       continue;

@@ -1,4 +1,5 @@
-import { listWorkspace, type WorkspaceEntryKind } from '../sandbox/safe-fs.ts';
+import type { WorkspaceEntryKind } from '../sandbox/safe-fs.ts';
+import { scanWorkspace } from '../sandbox/workspace-tree.ts';
 
 export interface SnapshotEntry {
   kind: WorkspaceEntryKind;
@@ -23,7 +24,7 @@ export async function snapshotWorkspace(
   dir: string,
   options: { maxEntries?: number } = {},
 ): Promise<WorkspaceSnapshot> {
-  const { entries, truncated } = await listWorkspace(dir, {
+  const { entries, truncated } = await scanWorkspace(dir, {
     maxEntries: options.maxEntries ?? 100_000,
   });
   return {

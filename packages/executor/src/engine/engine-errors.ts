@@ -41,6 +41,8 @@ export class InvalidRunRequestError extends Error {
 }
 
 export class UnknownToolError extends Error {
+  /** The user's request is at fault, not runbox (see run-path/user-fault.ts). */
+  readonly userFault = true;
   readonly code = 'UNKNOWN_TOOL';
   readonly toolId: string;
   constructor(toolId: string, reason?: string) {
@@ -61,7 +63,7 @@ export class EventsUnavailableError extends Error {
   readonly oldestKept: number;
   constructor(runId: string, afterSeq: number, oldestKept: number) {
     super(
-      `events of run ${runId} after ${afterSeq} are no longer kept (oldest kept: ${oldestKept})`,
+      `events of run ${runId} after ${afterSeq} are no longer kept in memory and no store has them (oldest kept: ${oldestKept}; resume after ${oldestKept - 1})`,
     );
     this.name = 'EventsUnavailableError';
     this.afterSeq = afterSeq;

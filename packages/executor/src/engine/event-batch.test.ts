@@ -3,7 +3,15 @@ import { cutBatches } from './event-batch.ts';
 import type { RunEvent } from './run-events.ts';
 
 function output(seq: number, text: string): RunEvent {
-  return { seq, at: 0, type: 'output', stream: 'stdout', text, partial: false, continuation: false };
+  return {
+    seq,
+    at: 0,
+    type: 'output',
+    stream: 'stdout',
+    text,
+    partial: false,
+    continuation: false,
+  };
 }
 
 function seqs(batches: RunEvent[][]): number[][] {
@@ -20,7 +28,10 @@ describe('cutBatches', () => {
   it('cuts before the text of a batch would pass the limit', () => {
     const events = [output(1, 'aaaa'), output(2, 'bbbb'), output(3, 'cc'), output(4, 'd')];
     const batches = cutBatches(events, { maxEvents: 100, maxTextLength: 8 });
-    expect(seqs(batches)).toEqual([[1, 2], [3, 4]]);
+    expect(seqs(batches)).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
   });
 
   it('gives a line longer than the limit a batch of its own', () => {

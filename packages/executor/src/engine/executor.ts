@@ -1,16 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { availableParallelism } from 'node:os';
-import { setImmediate as setImmediatePromise } from 'node:timers/promises';
-import { LANGUAGE_RUNTIMES } from '../languages/index.ts';
-import { isEndState, type EndState, type RunState, assertTransition } from '../run-state.ts';
-import { endStateOf } from '../sandbox/end-state.ts';
-import { resolveLimits, type LimitsOverride, type SandboxLimits } from '../sandbox/limits.ts';
-import { writeNewWorkspaceFile } from '../sandbox/safe-fs.ts';
-import { SANDBOX_WORKSPACE } from '../sandbox/sandbox-command.ts';
-import { baseSandboxEnv } from '../sandbox/sandbox-environment.ts';
-import type { SandboxHost } from '../sandbox/sandbox-host.ts';
-import { validateCode, type ValidationPolicy } from '../validation/validate-code.ts';
-import { checkSyntaxInSandbox } from './syntax-check.ts';
+import { isEndState, type RunState, assertTransition } from '../run-state.ts';
+import { resolveLimits, type LimitsOverride } from '../sandbox/limits.ts';
+import { validateCode } from '../validation/validate-code.ts';
+import { ENGINE_DEFAULTS } from './engine-defaults.ts';
 import {
   EventsUnavailableError,
   InvalidRunRequestError,
@@ -18,164 +10,65 @@ import {
   RunNotFoundError,
   ShuttingDownError,
 } from './engine-errors.ts';
-import { cutBatches, type BatchLimits } from './event-batch.ts';
-import { createOutputPipeline } from './output-pipeline.ts';
+import { executeRun, notStartedResult } from './execute-run.ts';
+import type {
+  Executor,
+  ExecutorConfig,
+  QueueEntry,
+  RunRecord,
+  SubmitOptions,
+} from './executor-types.ts';
+import { pageEvents, type EventSource } from './event-pager.ts';
+import type { BatchLimits } from './event-batch.ts';
+import { createPositionAnnouncer } from './position-announcer.ts';
 import type { RunEvent, RunEventInput, RunResult, RunWarning } from './run-events.ts';
 import { createRunLog, type RunLog } from './run-log.ts';
 import { createRunQueue } from './run-queue.ts';
 import { runKindKey, runRequestSchema, type RunRequest } from './run-request.ts';
+import { checkSyntaxInSandbox } from './syntax-check.ts';
 import { createWaitEstimator } from './wait-estimator.ts';
-import type { ToolSupport } from './tool-support.ts';
 import { createWorkspaceInspector } from './workspace-inspector.ts';
 
-/** A run as the engine knows it. */
-export interface RunRecord {
-  id: string;
-  state: RunState;
-  request: RunRequest;
-  /** Opaque labels of the caller (owner, project), kept and returned, never interpreted. */
-  meta: Readonly<Record<string, string>>;
-  priority: number;
-  kindKey: string;
-  limits: SandboxLimits;
-  warnings: RunWarning[];
-  queuedAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  /** Latest CPU and memory while running. */
-  usage: { cpuMs: number; memoryBytes: number } | null;
-  result: RunResult | null;
-}
-
-export interface ExecutorHooks {
-  /** Every event of every run, in order per run, as it is made (the store batches its writes). */
-  onEvent?(run: RunRecord, event: RunEvent): void;
-  /** Events older than the in-memory log keeps, for a subscriber that comes back late. */
-  readEvents?(runId: string, afterSeq: number, limit: number): Promise<RunEvent[]>;
-  /** onEvent threw; the run goes on regardless. */
-  onHookError?(error: unknown, run: RunRecord, event: RunEvent): void;
-}
-
-export interface ExecutorConfig {
-  host: SandboxHost;
-  /** Runs at once. Default: the number of cores. */
-  concurrency?: number;
-  /** Waiting runs at most; beyond it submit fails with QueueFullError. Default 100. */
-  maxQueueLength?: number;
-  /** Per-run limit defaults and the server maximums. Defaults: DEFAULT_LIMITS, DEFAULT_MAXIMUMS. */
-  limits?: { defaults?: SandboxLimits; maximums?: SandboxLimits };
-  /** Size, secret and dangerous-pattern policy for snippets. */
-  validation?: ValidationPolicy;
-  /** Check a snippet's syntax inside the sandbox before it is queued. Default true. */
-  syntaxCheck?: boolean;
-  output?: {
-    /** Longest line before it is cut into pieces. Default 16 KiB. */
-    maxLineBytes?: number;
-    /** Lines per run before it ends as output_limit. Default 100,000. */
-    maxLines?: number;
-    /** A line without newline is shown after this long. Default 100 ms. */
-    partialFlushMs?: number;
-    /** Secret patterns to redact besides the built-in kinds. */
-    redactPatterns?: RegExp[];
-  };
-  /** Events kept in memory per run. Default 20,000; older ones come from hooks.readEvents. */
-  logMaxEvents?: number;
-  /** Ended runs kept in memory. Default 500. */
-  keepEndedRuns?: number;
-  /** Live usage events while running. Default every 1000 ms. */
-  usageIntervalMs?: number;
-  tools?: ToolSupport;
-  /** Where the files runs create are kept for download; null keeps none. Default null. */
-  artifactsRoot?: string | null;
-  hooks?: ExecutorHooks;
-}
-
-export interface SubmitOptions {
-  /** Reuse an id (a queued run coming back after a restart). Default: a new UUID. */
-  id?: string;
-  meta?: Record<string, string>;
-  /** Higher runs first. Default 0. */
-  priority?: number;
-  /** When the run was first queued (a run coming back after a restart). Default now. */
-  queuedAt?: number;
-  /** Its events up to this seq are stored already (a run coming back after a restart). Default 0. */
-  lastSeq?: number;
-  /**
-   * Called once the run passed every check, before its first event and before it is queued (the
-   * API stores the run here). If it throws, submit throws and nothing is queued.
-   */
-  beforeQueue?: (record: RunRecord) => void;
-}
-
-export interface QueueEntry {
-  id: string;
-  meta: Readonly<Record<string, string>>;
-  kindKey: string;
-  queuedAt: number;
-  startedAt: number | null;
-  position: number | null;
-  estimatedWaitMs: number | null;
-  usage: { cpuMs: number; memoryBytes: number } | null;
-}
-
-export interface QueueSnapshot {
-  waiting: QueueEntry[];
-  running: QueueEntry[];
-  concurrency: number;
-  paused: boolean;
-  maxQueueLength: number;
-  /** What a run submitted now would wait. */
-  estimatedWaitMs: number;
-}
-
-export interface Executor {
-  submit(request: unknown, options?: SubmitOptions): Promise<RunRecord>;
-  cancel(runId: string): RunRecord;
-  get(runId: string): RunRecord;
-  /** The run's events after `afterSeq` (default 0: all), then live ones, until its `end` event. */
-  events(
-    runId: string,
-    options?: { afterSeq?: number; signal?: AbortSignal },
-  ): AsyncIterable<RunEvent>;
-  /**
-   * The same events in batches: what is already there when the subscriber asks goes out
-   * together (within `limits`), so a subscriber that fell behind catches up in few steps.
-   */
-  eventBatches(
-    runId: string,
-    options?: { afterSeq?: number; signal?: AbortSignal; limits?: BatchLimits },
-  ): AsyncIterable<RunEvent[]>;
-  queue(): QueueSnapshot;
-  setConcurrency(concurrency: number): void;
-  pause(): void;
-  resume(): void;
-  /** Stops taking runs, lets running ones finish up to the deadline, ends the rest as interrupted. */
-  shutdown(options: {
-    deadlineMs: number;
-  }): Promise<{ interrupted: string[]; leftQueued: string[] }>;
-}
+export type {
+  Executor,
+  ExecutorConfig,
+  ExecutorHooks,
+  QueueEntry,
+  QueueSnapshot,
+  RunRecord,
+  SubmitOptions,
+} from './executor-types.ts';
 
 interface LiveRun {
   record: RunRecord;
   log: RunLog;
   abort: AbortController;
   interrupt: boolean;
-  lastPosition: string | null;
 }
-
-const POSITION_INTERVAL_MS = 100;
 
 export function createExecutor(config: ExecutorConfig): Executor {
   const host = config.host;
-  const maxQueueLength = config.maxQueueLength ?? 100;
-  const keepEndedRuns = config.keepEndedRuns ?? 500;
-  const logMaxEvents = config.logMaxEvents ?? 20_000;
-  const queue = createRunQueue({ concurrency: config.concurrency ?? availableParallelism() });
+  const maxQueueLength = config.maxQueueLength ?? ENGINE_DEFAULTS.maxQueueLength;
+  const keepEndedRuns = config.keepEndedRuns ?? ENGINE_DEFAULTS.keepEndedRuns;
+  const logMaxEvents = config.logMaxEvents ?? ENGINE_DEFAULTS.logMaxEvents;
+  const queue = createRunQueue({ concurrency: config.concurrency ?? ENGINE_DEFAULTS.concurrency });
   const estimator = createWaitEstimator();
   const runs = new Map<string, LiveRun>();
   const endedOrder: string[] = [];
   let shuttingDown = false;
   const inspector = createWorkspaceInspector({ artifactsRoot: config.artifactsRoot ?? null });
+
+  const queueListeners = new Set<() => void>();
+  let queueChangePending = false;
+  /** Tells queue listeners once per turn of the event loop, however many changes it saw. */
+  function queueChanged(): void {
+    if (queueChangePending || queueListeners.size === 0) return;
+    queueChangePending = true;
+    setImmediate(() => {
+      queueChangePending = false;
+      for (const listener of queueListeners) listener();
+    });
+  }
 
   function emit(run: LiveRun, input: RunEventInput): RunEvent {
     const event = run.log.append(input);
@@ -185,6 +78,7 @@ export function createExecutor(config: ExecutorConfig): Executor {
       // A failing store must not stall a run: the engine goes on; the caller hears of it.
       config.hooks?.onHookError?.(error, run.record, event);
     }
+    if (event.type === 'usage' || event.type === 'state') queueChanged();
     return event;
   }
 
@@ -200,66 +94,26 @@ export function createExecutor(config: ExecutorConfig): Executor {
     return run;
   }
 
-  function runningEntries(): { kind: string; elapsedMs: number }[] {
-    const now = Date.now();
-    return queue.running().flatMap((id) => {
-      const run = runs.get(id);
-      return run
-        ? [{ kind: run.record.kindKey, elapsedMs: now - (run.record.startedAt ?? now) }]
-        : [];
-    });
-  }
-
-  /**
-   * Position events for every waiting run whose place, the concurrency or the pause changed. At
-   * most one round per POSITION_INTERVAL_MS: with a long queue every change moves every waiting
-   * run, and announcing each change at once would cost O(n²) events for n runs.
-   */
-  let positionTimer: NodeJS.Timeout | null = null;
-  let lastAnnounced = 0;
-  function announcePositions(): void {
-    if (positionTimer) return;
-    const due = lastAnnounced + POSITION_INTERVAL_MS - Date.now();
-    if (due > 0) {
-      positionTimer = setTimeout(() => {
-        positionTimer = null;
-        announcePositions();
-      }, due);
-      positionTimer.unref();
-      return;
-    }
-    lastAnnounced = Date.now();
-    const waiting = queue.waiting();
-    const running = runningEntries();
-    const waits = estimator.estimateWaits({
-      waiting: waiting.map((id) => runs.get(id)?.record.kindKey ?? ''),
-      running,
-      concurrency: queue.concurrency,
-    });
-    waiting.forEach((id, index) => {
-      const run = runs.get(id);
-      if (!run || run.record.state !== 'queued') return;
-      // Not for the moment between one run ending and the next starting, when only the running
-      // count blinks.
-      const key = `${index + 1}/${queue.concurrency}/${queue.isPaused()}`;
-      if (key === run.lastPosition) return;
-      run.lastPosition = key;
-      emit(run, {
-        type: 'position',
-        position: index + 1,
-        running: running.length,
-        concurrency: queue.concurrency,
-        estimatedWaitMs: waits[index] ?? 0,
-      });
-    });
-  }
-  queue.onChange(announcePositions);
+  const positions = createPositionAnnouncer({
+    queue,
+    estimator,
+    runOf: (runId) => runs.get(runId)?.record,
+    emit: (runId, event) => {
+      const run = runs.get(runId);
+      if (run) emit(run, event);
+    },
+  });
+  queue.onChange(() => {
+    positions.announce();
+    queueChanged();
+  });
 
   function finish(run: LiveRun, result: RunResult): void {
     const { record } = run;
     record.result = result;
     record.finishedAt = result.finishedAt;
     record.state = result.state;
+    positions.forget(record.id);
     emit(run, { type: 'state', state: result.state });
     emit(run, { type: 'end', result });
     endedOrder.push(record.id);
@@ -269,191 +123,68 @@ export function createExecutor(config: ExecutorConfig): Executor {
     }
   }
 
-  function notStartedResult(run: LiveRun, state: EndState, error: string | null): RunResult {
+  async function execute(run: LiveRun): Promise<void> {
+    const { record } = run;
+    if (run.abort.signal.aborted) {
+      if (!isEndState(record.state)) finish(run, notStartedResult(record, 'cancelled', null));
+      return;
+    }
+    record.startedAt = Date.now();
+    setState(run, 'running');
+    const result = await executeRun(
+      {
+        host,
+        config,
+        inspector,
+        emit: (event) => emit(run, event),
+        onInternalError: (error, phase) => config.hooks?.onInternalError?.(error, record, phase),
+      },
+      record,
+      { signal: run.abort.signal, interrupted: () => run.interrupt },
+    );
+    if (result.startedAt !== null && result.durationMs > 0)
+      estimator.record(record.kindKey, result.durationMs);
+    // The end event means what it says: the workspace is gone and the cgroup too by then.
+    finish(run, result);
+  }
+
+  /** The engine's events of a run, with older ones than its log keeps read from the store. */
+  function eventSource(runId: string, run: LiveRun): EventSource {
     return {
-      state,
-      exitCode: null,
-      signal: null,
-      queuedAt: run.record.queuedAt,
-      startedAt: null,
-      finishedAt: Date.now(),
-      durationMs: 0,
-      usage: { cpuMs: 0, peakMemoryBytes: 0 },
-      warnings: run.record.warnings,
-      error,
-      outputBytes: { stdout: 0, stderr: 0 },
-      outputLines: 0,
-      artifacts: [],
+      async read(afterSeq, limit) {
+        if (afterSeq >= run.log.oldestKeptSeq() - 1) return run.log.after(afterSeq, limit);
+        const older = (await config.hooks?.readEvents?.(runId, afterSeq, limit)) ?? [];
+        const page = older.filter((event) => event.seq > afterSeq);
+        if (page.length === 0)
+          throw new EventsUnavailableError(runId, afterSeq, run.log.oldestKeptSeq());
+        return page;
+      },
+      waitAfter(afterSeq, signal) {
+        return new Promise<void>((resolve) => {
+          if (run.log.lastSeq() > afterSeq || run.log.ended() || signal?.aborted) {
+            resolve();
+            return;
+          }
+          const done = (): void => {
+            off();
+            signal?.removeEventListener('abort', done);
+            resolve();
+          };
+          const off = run.log.onAppend(done);
+          signal?.addEventListener('abort', done, { once: true });
+        });
+      },
+      ended: () => run.log.ended(),
     };
   }
 
-  async function execute(run: LiveRun): Promise<void> {
-    const { record } = run;
-    if (run.abort.signal.aborted) return;
-    record.startedAt = Date.now();
-    setState(run, 'running');
-    const pipeline = createOutputPipeline({
-      maxLineBytes: config.output?.maxLineBytes ?? 16 * 1024,
-      maxLines: config.output?.maxLines ?? 100_000,
-      partialFlushMs: config.output?.partialFlushMs ?? 100,
-      redactPatterns: config.output?.redactPatterns ?? [],
-      emit: (event) => emit(run, event),
-    });
-    let workspace: Awaited<ReturnType<SandboxHost['workspaces']['acquire']>> | null = null;
-    let outcome: RunResult;
-    try {
-      workspace = await host.workspaces.acquire(record.limits.workspaceBytes);
-      const plan = await prepare(record.request, workspace.dir, record.limits);
-      const before = await inspector.snapshot(workspace.dir);
-      const report = await host.run({
-        runId: record.id,
-        argv: plan.argv,
-        env: plan.env,
-        limits: record.limits,
-        workspaceDir: workspace.dir,
-        stdin: record.request.kind === 'snippet' ? record.request.stdin : undefined,
-        onOutput: (stream, chunk) => pipeline.push(stream, chunk),
-        onUsage: (usage) => {
-          record.usage = { cpuMs: usage.cpuMs, memoryBytes: usage.currentMemoryBytes };
-          emit(run, { type: 'usage', cpuMs: usage.cpuMs, memoryBytes: usage.currentMemoryBytes });
-        },
-        usageIntervalMs: config.usageIntervalMs ?? 1_000,
-        signal: run.abort.signal,
-      });
-      pipeline.finish();
-      const warnings = [...record.warnings];
-      const delivered = Math.min(
-        record.limits.outputBytes,
-        report.stdoutBytes + report.stderrBytes,
-      );
-      if (report.outputLimitExceeded && !pipeline.lineLimitHit()) {
-        emit(run, {
-          type: 'truncated',
-          reason: 'bytes',
-          limit: record.limits.outputBytes,
-          droppedBytes: report.stdoutBytes + report.stderrBytes - delivered,
-        });
-      }
-      const inspected = await inspector.inspect({
-        runId: record.id,
-        workspaceDir: workspace.dir,
-        before,
-        request: record.request,
-      });
-      warnings.push(...inspected.warnings);
-      let state = endStateOf(report);
-      if (state === 'cancelled' && run.interrupt) state = 'interrupted';
-      if (report.setupFailed)
-        warnings.push({
-          check: 'sandbox',
-          message: report.setupError ?? 'the sandbox did not start',
-        });
-      const result: RunResult = {
-        state,
-        exitCode: report.exitCode,
-        signal: report.signal,
-        queuedAt: record.queuedAt,
-        startedAt: report.startedAt,
-        finishedAt: report.finishedAt,
-        durationMs: report.durationMs,
-        usage: { cpuMs: report.usage.cpuMs, peakMemoryBytes: report.usage.peakMemoryBytes },
-        warnings,
-        error: report.setupFailed ? report.setupError : null,
-        outputBytes: { stdout: report.stdoutBytes, stderr: report.stderrBytes },
-        outputLines: pipeline.lines(),
-        artifacts: inspected.artifacts,
-        ...('value' in inspected ? { value: inspected.value } : {}),
-      };
-      estimator.record(record.kindKey, report.durationMs);
-      outcome = result;
-    } catch (error) {
-      pipeline.finish();
-      // Only runbox's own failures land here: the user's code ends in a state, not an exception.
-      const message = error instanceof Error ? error.message : String(error);
-      const state: EndState = run.interrupt
-        ? 'interrupted'
-        : run.abort.signal.aborted
-          ? 'cancelled'
-          : 'error';
-      outcome = {
-        ...notStartedResult(run, state, state === 'error' ? message : null),
-        startedAt: record.startedAt,
-      };
-    }
-    // The end event means what it says: the workspace is empty and the cgroup gone by then.
-    await workspace?.release().catch(() => {});
-    finish(run, outcome);
-  }
-
-  async function prepare(
-    request: RunRequest,
-    workspaceDir: string,
-    limits: SandboxLimits,
-  ): Promise<{ argv: string[]; env: Record<string, string> }> {
-    if (request.kind === 'snippet') {
-      const runtime = LANGUAGE_RUNTIMES[request.language];
-      await writeNewWorkspaceFile(workspaceDir, runtime.fileName, request.code, host.runAs);
-      return {
-        argv: runtime.runArgv(`${SANDBOX_WORKSPACE}/${runtime.fileName}`),
-        env: baseSandboxEnv(),
-      };
-    }
-    if (!config.tools) throw new InvalidRunRequestError('toolId', 'this executor runs no tools');
-    return config.tools.prepare({
-      toolId: request.toolId,
-      projectDir: request.projectDir,
-      workspaceDir,
-      workspaceBytes: limits.workspaceBytes,
-      entry: request.entry,
-      owner: host.runAs,
-    });
-  }
-
-  async function* eventBatches(
+  function eventBatches(
     runId: string,
     options: { afterSeq?: number; signal?: AbortSignal; limits?: BatchLimits } = {},
   ): AsyncGenerator<RunEvent[]> {
+    // Found now, not at the first pull: an unknown run fails the call itself.
     const run = find(runId);
-    let cursor = options.afterSeq ?? 0;
-    let wake: (() => void) | null = null;
-    // Listen before reading, so that nothing appended between the two is missed.
-    const off = run.log.onAppend(() => wake?.());
-    const onAbort = (): void => wake?.();
-    options.signal?.addEventListener('abort', onAbort);
-    try {
-      for (;;) {
-        if (options.signal?.aborted) return;
-        let page: RunEvent[];
-        if (cursor < run.log.oldestKeptSeq() - 1) {
-          const older = (await config.hooks?.readEvents?.(runId, cursor, 1_000)) ?? [];
-          page = older.filter((event) => event.seq > cursor);
-          if (page.length === 0)
-            throw new EventsUnavailableError(runId, cursor, run.log.oldestKeptSeq());
-        } else {
-          page = run.log.after(cursor, 1_000);
-        }
-        for (const batch of cutBatches(page, options.limits)) {
-          yield batch;
-          const last = batch.at(-1)!;
-          cursor = last.seq;
-          if (last.type === 'end') return;
-        }
-        if (page.length > 0) {
-          // A subscriber catching up never waits: give the event loop a turn between pages.
-          await setImmediatePromise();
-          continue;
-        }
-        if (run.log.ended()) return;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          if (run.log.lastSeq() > cursor || options.signal?.aborted) resolve();
-        });
-        wake = null;
-      }
-    } finally {
-      off();
-      options.signal?.removeEventListener('abort', onAbort);
-    }
+    return pageEvents(eventSource(runId, run), options);
   }
 
   async function* events(
@@ -481,41 +212,55 @@ export function createExecutor(config: ExecutorConfig): Executor {
     };
   }
 
+  function parseRequest(input: unknown): RunRequest {
+    const parsed = runRequestSchema.safeParse(input);
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0];
+    throw new InvalidRunRequestError(
+      issue?.path.join('.') || 'request',
+      issue?.message ?? 'invalid',
+    );
+  }
+
+  /**
+   * Everything that can be known to be wrong with a request before it is queued: its limits, a
+   * snippet's size, secrets and syntax, a tool's project against its workspace and entry file.
+   * Returns the warnings a run still may go on with.
+   */
+  async function check(request: RunRequest, limits: RunRecord['limits']): Promise<RunWarning[]> {
+    if (request.kind === 'tool') {
+      if (!config.tools) throw new InvalidRunRequestError('toolId', 'this executor runs no tools');
+      await config.tools.check({
+        toolId: request.toolId,
+        projectDir: request.projectDir,
+        workspaceBytes: limits.workspaceBytes,
+        entry: request.entry,
+      });
+      return [];
+    }
+    const validation = validateCode({
+      language: request.language,
+      code: request.code,
+      policy: config.validation,
+    });
+    if (config.syntaxCheck ?? ENGINE_DEFAULTS.syntaxCheck)
+      await checkSyntaxInSandbox(host, request.language, request.code);
+    return validation.warnings.map((w) => ({
+      check: w.check,
+      rule: w.rule,
+      line: w.line,
+      message: w.message,
+    }));
+  }
+
   return {
-    async submit(input, options = {}) {
+    async submit(input, options: SubmitOptions = {}) {
       if (shuttingDown) throw new ShuttingDownError();
-      const parsed = runRequestSchema.safeParse(input);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new InvalidRunRequestError(
-          issue?.path.join('.') || 'request',
-          issue?.message ?? 'invalid',
-        );
-      }
-      const request = parsed.data;
+      const request = parseRequest(input);
       const toolLimits: LimitsOverride =
         request.kind === 'tool' && config.tools ? config.tools.limits(request.toolId) : {};
       const limits = resolveLimits({ ...toolLimits, ...request.limits }, config.limits ?? {});
-      const warnings: RunWarning[] = [];
-      if (request.kind === 'snippet') {
-        const validation = validateCode({
-          language: request.language,
-          code: request.code,
-          policy: config.validation,
-        });
-        warnings.push(
-          ...validation.warnings.map((w) => ({
-            check: w.check,
-            rule: w.rule,
-            line: w.line,
-            message: w.message,
-          })),
-        );
-        if (config.syntaxCheck !== false)
-          await checkSyntaxInSandbox(host, request.language, request.code);
-      } else if (!config.tools) {
-        throw new InvalidRunRequestError('toolId', 'this executor runs no tools');
-      }
+      const warnings = await check(request, limits);
       if (shuttingDown) throw new ShuttingDownError();
       const waitingCount = queue.waiting().length;
       if (waitingCount >= maxQueueLength) throw new QueueFullError(waitingCount, maxQueueLength);
@@ -542,7 +287,6 @@ export function createExecutor(config: ExecutorConfig): Executor {
         log: createRunLog({ maxEvents: logMaxEvents, startAfterSeq: options.lastSeq ?? 0 }),
         abort: new AbortController(),
         interrupt: false,
-        lastPosition: null,
       };
       options.beforeQueue?.(record);
       runs.set(id, run);
@@ -554,11 +298,9 @@ export function createExecutor(config: ExecutorConfig): Executor {
     cancel(runId) {
       const run = find(runId);
       if (isEndState(run.record.state)) return run.record;
+      run.abort.abort();
       if (run.record.state === 'queued' && queue.remove(runId)) {
-        run.abort.abort();
-        finish(run, notStartedResult(run, 'cancelled', null));
-      } else {
-        run.abort.abort();
+        finish(run, notStartedResult(run.record, 'cancelled', null));
       }
       return run.record;
     },
@@ -569,7 +311,13 @@ export function createExecutor(config: ExecutorConfig): Executor {
 
     queue() {
       const waiting = queue.waiting();
-      const running = runningEntries();
+      const now = Date.now();
+      const running = queue.running().flatMap((id) => {
+        const run = runs.get(id);
+        return run
+          ? [{ kind: run.record.kindKey, elapsedMs: now - (run.record.startedAt ?? now) }]
+          : [];
+      });
       const kinds = waiting.map((id) => runs.get(id)?.record.kindKey ?? '');
       const waits = estimator.estimateWaits({
         waiting: [...kinds, ''],
@@ -590,6 +338,11 @@ export function createExecutor(config: ExecutorConfig): Executor {
         maxQueueLength,
         estimatedWaitMs: waits.at(-1) ?? 0,
       };
+    },
+
+    onQueueChange(listener) {
+      queueListeners.add(listener);
+      return () => queueListeners.delete(listener);
     },
 
     setConcurrency(concurrency) {

@@ -2,13 +2,17 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RunEventInput } from './run-events.ts';
 import { createOutputPipeline } from './output-pipeline.ts';
 
-function setup(overrides: { maxLines?: number } = {}) {
+// Built at run time so no scanner mistakes this file for a leak.
+const githubToken = 'ghp_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
+
+function setup(overrides: { maxLines?: number; maxLineBytes?: number; pii?: boolean } = {}) {
   const events: RunEventInput[] = [];
   const pipeline = createOutputPipeline({
-    maxLineBytes: 1024,
+    maxLineBytes: overrides.maxLineBytes ?? 1024,
     maxLines: overrides.maxLines ?? 1000,
     partialFlushMs: 100,
     redactPatterns: [/internal-[0-9]{4}/],
+    ...(overrides.pii === undefined ? {} : { pii: overrides.pii }),
     emit: (event) => events.push(event),
   });
   const texts = () =>
@@ -66,5 +70,77 @@ describe('output pipeline', () => {
     pipeline.push('stderr', Buffer.from('no newline at the end'));
     pipeline.finish();
     expect(texts()).toEqual(['stderr:no newline at the end~']);
+  });
+
+  it('redacts a token printed in two writes further apart than the flush deadline', () => {
+    const { pipeline, events, texts } = setup();
+    pipeline.push('stdout', Buffer.from(`token: ${githubToken.slice(0, 20)}`));
+    vi.advanceTimersByTime(300);
+    expect(texts()).toEqual(['stdout:token: ~']);
+    pipeline.push('stdout', Buffer.from(`${githubToken.slice(20)}\n`));
+    expect(texts()).toEqual(['stdout:token: ~', 'stdout:[REDACTED:github-token]']);
+    expect(events.at(-1)).toMatchObject({ partial: false, continuation: true });
+    expect(JSON.stringify(events)).not.toContain(githubToken.slice(4, 20));
+  });
+
+  it('redacts a token printed in three writes, each after a deadline', () => {
+    const { pipeline, texts } = setup();
+    for (const piece of ['id ghp_', githubToken.slice(4, 22), `${githubToken.slice(22)} ok\n`]) {
+      pipeline.push('stdout', Buffer.from(piece));
+      vi.advanceTimersByTime(250);
+    }
+    expect(texts()).toEqual(['stdout:id ~', 'stdout:[REDACTED:github-token] ok']);
+  });
+
+  it('redacts a token that straddles the cut of a long line', () => {
+    const { pipeline, texts } = setup({ maxLineBytes: 64 });
+    const line = `${'x'.repeat(49)} ${githubToken} tail`;
+    pipeline.push('stdout', Buffer.from(`${line}\n`));
+    expect(texts()).toEqual([`stdout:${'x'.repeat(49)} ~`, 'stdout:[REDACTED:github-token] tail']);
+    // Cut and flushed: the first 64 bytes arrive, the deadline passes, then the rest.
+    const second = setup({ maxLineBytes: 64 });
+    second.pipeline.push('stdout', Buffer.from(line.slice(0, 70)));
+    vi.advanceTimersByTime(300);
+    second.pipeline.push('stdout', Buffer.from(`${line.slice(70)}\n`));
+    expect(second.texts().join('')).not.toContain(githubToken.slice(4, 10));
+    expect(second.texts().at(-1)).toBe('stdout:[REDACTED:github-token] tail');
+  });
+
+  it('still shows after the deadline what cannot begin a secret, and the rest once it cannot', () => {
+    const { pipeline, texts } = setup();
+    pipeline.push('stdout', Buffer.from('loading g'));
+    vi.advanceTimersByTime(150);
+    expect(texts()).toEqual(['stdout:loading ~']);
+    pipeline.push('stdout', Buffer.from('one 50%'));
+    vi.advanceTimersByTime(150);
+    expect(texts()).toEqual(['stdout:loading ~', 'stdout:gone 50%~']);
+  });
+
+  it('redacts what is held when the stream ends without a newline', () => {
+    const { pipeline, texts } = setup();
+    pipeline.push('stderr', Buffer.from(`leaked ${githubToken}`));
+    vi.advanceTimersByTime(150);
+    expect(texts()).toEqual(['stderr:leaked ~']);
+    pipeline.finish();
+    expect(texts()).toEqual(['stderr:leaked ~', 'stderr:[REDACTED:github-token]~']);
+  });
+
+  it('leaves personal data alone unless asked', () => {
+    const { pipeline, texts } = setup();
+    pipeline.push('stdout', Buffer.from('mail ann@example.com\n'));
+    expect(texts()).toEqual(['stdout:mail ann@example.com']);
+  });
+
+  it('with pii, gives each datum one token for the whole run, stdout and stderr alike', () => {
+    const { pipeline, texts } = setup({ pii: true });
+    pipeline.push('stdout', Buffer.from('from ann@example.com, card 4111 1111 1111 1111\n'));
+    pipeline.push('stderr', Buffer.from('bounce ann@exa'));
+    vi.advanceTimersByTime(150);
+    pipeline.push('stderr', Buffer.from('mple.com\n'));
+    expect(texts()).toEqual([
+      'stdout:from <EMAIL_1>, card <CARD_1>',
+      'stderr:bounce ~',
+      'stderr:<EMAIL_1>',
+    ]);
   });
 });

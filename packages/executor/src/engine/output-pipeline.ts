@@ -1,5 +1,7 @@
+import type { LineFilter } from '../output/line-filter.ts';
 import { createLineSplitter, type LineSplitter, type SplitLine } from '../output/line-splitter.ts';
-import { createRedactor, type Redactor } from '../output/redact.ts';
+import { createPiiFilter, createPiiTokens } from '../output/pii-filter.ts';
+import { createRedactor } from '../output/redact.ts';
 import type { OutputStreamName, RunEventInput } from './run-events.ts';
 
 export interface OutputPipelineOptions {
@@ -11,6 +13,9 @@ export interface OutputPipelineOptions {
   partialFlushMs: number;
   /** Extra secret patterns, besides the built-in kinds. */
   redactPatterns: readonly RegExp[];
+  /** Replace e-mail addresses, phone, card and IBAN numbers with per-run tokens (`<EMAIL_1>`).
+   * Default false. */
+  pii?: boolean;
   emit(event: RunEventInput): void;
 }
 
@@ -25,21 +30,32 @@ export interface OutputPipeline {
   lineLimitHit(): boolean;
 }
 
+interface StreamState {
+  splitter: LineSplitter;
+  /** Secret redaction, then (opt-in) PII tokens; each may hold back the end of a partial line. */
+  filters: LineFilter[];
+  /** The last piece shown on this stream was partial: the next one continues its line. */
+  continuing: boolean;
+  timer: NodeJS.Timeout | null;
+}
+
 /**
  * Raw bytes → lines → redacted output events, per stream (stdout and stderr are split apart; the
  * engine's one sequence number orders both). A line without a newline is shown after
- * `partialFlushMs`, so a progress bar without newlines still moves.
+ * `partialFlushMs`, so a progress bar without newlines still moves; but the end of it that could
+ * still be the beginning of a secret (or, with `pii`, of an e-mail address or number) waits for
+ * more text, so a token printed in two writes is redacted whole. Such a held end joins the next
+ * piece, which can then be longer than `maxLineBytes` by up to the redactor's `maxMatchLength`.
  */
 export function createOutputPipeline(options: OutputPipelineOptions): OutputPipeline {
-  const streams = new Map<
-    OutputStreamName,
-    { splitter: LineSplitter; redactor: Redactor; timer: NodeJS.Timeout | null }
-  >();
+  const streams = new Map<OutputStreamName, StreamState>();
+  const redactor = createRedactor(options.redactPatterns);
+  const piiTokens = options.pii === true ? createPiiTokens() : null;
   let lineCount = 0;
   let limitHit = false;
   let dropped = 0;
 
-  function state(stream: OutputStreamName) {
+  function state(stream: OutputStreamName): StreamState {
     let entry = streams.get(stream);
     if (!entry) {
       entry = {
@@ -47,7 +63,8 @@ export function createOutputPipeline(options: OutputPipelineOptions): OutputPipe
           maxLineBytes: options.maxLineBytes,
           partialFlushMs: options.partialFlushMs,
         }),
-        redactor: createRedactor(options.redactPatterns),
+        filters: [redactor.lineFilter(), ...(piiTokens ? [createPiiFilter(piiTokens)] : [])],
+        continuing: false,
         timer: null,
       };
       streams.set(stream, entry);
@@ -55,28 +72,37 @@ export function createOutputPipeline(options: OutputPipelineOptions): OutputPipe
     return entry;
   }
 
-  function emitLines(stream: OutputStreamName, lines: readonly SplitLine[]): void {
+  /**
+   * Shows one piece of a line: `more` when the line goes on, `line` when a newline ended it,
+   * `stream` when the stream ended without one (everything held is decided then).
+   */
+  function emitPiece(stream: OutputStreamName, text: string, ending: 'more' | 'line' | 'stream') {
     const entry = state(stream);
+    const partial = ending !== 'line';
+    let shown = text;
+    for (const filter of entry.filters) shown = filter.write(shown, ending !== 'more');
+    // A piece held back whole shows nothing yet; a newline always shows (maybe an empty line).
+    if (shown === '' && partial) return;
+    if (limitHit) return;
+    if (lineCount >= options.maxLines) {
+      limitHit = true;
+      options.emit({
+        type: 'truncated',
+        reason: 'lines',
+        limit: options.maxLines,
+        droppedBytes: 0,
+      });
+      return;
+    }
+    lineCount++;
+    options.emit({ type: 'output', stream, text: shown, partial, continuation: entry.continuing });
+    entry.continuing = partial;
+  }
+
+  function emitLines(stream: OutputStreamName, lines: readonly SplitLine[]): void {
     for (const line of lines) {
       if (limitHit) return;
-      if (lineCount >= options.maxLines) {
-        limitHit = true;
-        options.emit({
-          type: 'truncated',
-          reason: 'lines',
-          limit: options.maxLines,
-          droppedBytes: 0,
-        });
-        return;
-      }
-      lineCount++;
-      options.emit({
-        type: 'output',
-        stream,
-        text: entry.redactor.redactLine(line.text).text,
-        partial: line.partial,
-        continuation: line.continuation,
-      });
+      emitPiece(stream, line.text, line.partial ? 'more' : 'line');
     }
   }
 
@@ -113,7 +139,10 @@ export function createOutputPipeline(options: OutputPipelineOptions): OutputPipe
       for (const [stream, entry] of streams) {
         if (entry.timer) clearTimeout(entry.timer);
         entry.timer = null;
-        emitLines(stream, entry.splitter.end());
+        // What is left has no newline (the splitter holds at most one piece); with it, whatever the
+        // filters still hold is decided now.
+        const [rest] = entry.splitter.end();
+        if (!limitHit) emitPiece(stream, rest?.text ?? '', 'stream');
       }
     },
     lines: () => lineCount,

@@ -16,7 +16,11 @@ export interface RunResult {
   usage: { cpuMs: number; peakMemoryBytes: number };
   /** Validation findings and anything the run should know (a dropped result, a truncation). */
   warnings: RunWarning[];
-  /** runbox's own failure, for state `error`; never the user's code. */
+  /**
+   * Why the program never started or runbox failed, in words for the user (no host path): for
+   * `error` runbox's own fault, never the user's code; for `failed` what was wrong with the
+   * request (the project outgrew its workspace, its entry file is gone). Null otherwise.
+   */
   error: string | null;
   /** The JSON value the run handed back through the result channel, when it did. */
   value?: unknown;

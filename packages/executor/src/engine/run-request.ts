@@ -5,6 +5,13 @@ import { limitsOverrideSchema } from '../sandbox/limits.ts';
 /** The largest stdin a snippet may be given. */
 export const MAX_STDIN_BYTES = 1024 * 1024;
 
+/**
+ * Per-run output filters, besides secret redaction (always on). `pii`: replace e-mail addresses,
+ * phone, payment card and IBAN numbers with per-run tokens (`<EMAIL_1>`) before the output is
+ * stored or streamed; unset takes the server's default (`RUNBOX_PII_FILTER`, off unless set).
+ */
+export const outputFiltersSchema = z.object({ pii: z.boolean().optional() }).strict();
+
 export const snippetRequestSchema = z
   .object({
     kind: z.literal('snippet'),
@@ -15,6 +22,7 @@ export const snippetRequestSchema = z
       .max(MAX_STDIN_BYTES, `stdin is limited to ${MAX_STDIN_BYTES} characters`)
       .optional(),
     limits: limitsOverrideSchema.optional(),
+    outputFilters: outputFiltersSchema.optional(),
   })
   .strict();
 
@@ -27,6 +35,7 @@ export const toolRequestSchema = z
     /** The entry file for tools that run one (a path in the project); default the tool's first candidate. */
     entry: z.string().min(1).max(255).optional(),
     limits: limitsOverrideSchema.optional(),
+    outputFilters: outputFiltersSchema.optional(),
   })
   .strict();
 
@@ -38,6 +47,7 @@ export const runRequestSchema = z.discriminatedUnion('kind', [
 export type SnippetRequest = z.infer<typeof snippetRequestSchema>;
 export type ToolRequest = z.infer<typeof toolRequestSchema>;
 export type RunRequest = z.infer<typeof runRequestSchema>;
+export type OutputFilters = z.infer<typeof outputFiltersSchema>;
 
 /** The key under which run durations are remembered for wait estimates. */
 export function runKindKey(request: RunRequest): string {

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { LANGUAGE_RUNTIMES, type Language } from '../languages/index.ts';
-import { endStateOf } from '../sandbox/end-state.ts';
+import type { Language } from '../languages/index.ts';
+import { runInSandbox } from '../run-path/run-in-sandbox.ts';
+import { snippetCommand } from '../run-path/snippet-command.ts';
 import { resolveLimits } from '../sandbox/limits.ts';
-import { writeNewWorkspaceFile } from '../sandbox/safe-fs.ts';
-import { SANDBOX_WORKSPACE } from '../sandbox/sandbox-command.ts';
-import { baseSandboxEnv } from '../sandbox/sandbox-environment.ts';
 import type { SandboxHost } from '../sandbox/sandbox-host.ts';
 import { syntaxCheckArgv, syntaxCheckError } from '../validation/syntax-check-argv.ts';
 
@@ -26,23 +24,19 @@ export async function checkSyntaxInSandbox(
   language: Language,
   code: string,
 ): Promise<void> {
-  const runtime = LANGUAGE_RUNTIMES[language];
-  const workspace = await host.workspaces.acquire(CHECK_LIMITS.workspaceBytes);
-  try {
-    await writeNewWorkspaceFile(workspace.dir, runtime.fileName, code, host.runAs);
-    let stderr = '';
-    const report = await host.run({
-      runId: `syntax-${randomUUID()}`,
-      argv: syntaxCheckArgv(language, `${SANDBOX_WORKSPACE}/${runtime.fileName}`),
-      limits: CHECK_LIMITS,
-      workspaceDir: workspace.dir,
-      env: baseSandboxEnv(),
-      onOutput: (stream, chunk) => {
-        if (stream === 'stderr') stderr += chunk.toString('utf8');
-      },
-    });
-    if (endStateOf(report) === 'failed') throw syntaxCheckError(language, stderr);
-  } finally {
-    await workspace.release();
-  }
+  let stderr = '';
+  const outcome = await runInSandbox(host, {
+    runId: `syntax-${randomUUID()}`,
+    limits: CHECK_LIMITS,
+    prepare: snippetCommand({
+      language,
+      code,
+      owner: host.runAs,
+      argvFor: (file) => syntaxCheckArgv(language, file),
+    }),
+    onOutput: (stream, chunk) => {
+      if (stream === 'stderr') stderr += chunk.toString('utf8');
+    },
+  });
+  if (outcome.state === 'failed' && outcome.report) throw syntaxCheckError(language, stderr);
 }

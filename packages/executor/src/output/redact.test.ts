@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PATTERN_REACH_CAP } from './pattern-reach.ts';
 import { createRedactor, findSecrets, redactionMarker } from './redact.ts';
 
 // Secret-shaped test values are built at run time so no scanner mistakes this file for a leak.
@@ -255,5 +256,157 @@ describe('hostile input', () => {
     const result = createRedactor().redact(line);
     expect(result.redactions).toBe(Math.floor(MB / token.length));
     expect(result.text).not.toContain('xoxb-1234567890');
+  });
+});
+
+describe('createRedactor().lineFilter: secrets printed in pieces', () => {
+  /** Feeds `pieces` as one line (the last one ends it) and returns what each write showed. */
+  function feed(pieces: readonly string[], redactor = createRedactor()): string[] {
+    const filter = redactor.lineFilter();
+    return pieces.map((piece, index) => filter.write(piece, index === pieces.length - 1));
+  }
+  const half = githubToken.length / 2;
+
+  it('redacts a token printed in two pieces and shows none of it early', () => {
+    const shown = feed([`token: ${githubToken.slice(0, half)}`, `${githubToken.slice(half)} ok`]);
+    expect(shown).toEqual(['token: ', '[REDACTED:github-token] ok']);
+  });
+
+  it('redacts a token printed in three pieces', () => {
+    const shown = feed(['x ghp', `_${githubToken.slice(4, 20)}`, `${githubToken.slice(20)}`]);
+    expect(shown).toEqual(['x ', '', '[REDACTED:github-token]']);
+  });
+
+  it('shows at once the text that cannot begin a secret', () => {
+    const filter = createRedactor().lineFilter();
+    expect(filter.write('progress 10%', false)).toBe('progress 10%');
+    expect(filter.write(' 20%', false)).toBe(' 20%');
+    expect(filter.held()).toBe(0);
+    // "g" may begin "ghp_": it waits, and shows as soon as it cannot.
+    expect(filter.write(' g', false)).toBe(' ');
+    expect(filter.write('o', false)).toBe('go');
+  });
+
+  it('waits after a complete token until it cannot grow, so no tail of a longer one shows', () => {
+    const longer = githubToken + 'ZZZZ';
+    const shown = feed([githubToken, 'ZZZZ', ' done']);
+    expect(shown.join('')).toBe('[REDACTED:github-token] done');
+    expect(shown.join('')).not.toContain('ZZZZ');
+    expect(createRedactor().redact(longer).text).toBe('[REDACTED:github-token]');
+  });
+
+  it('keeps the name beside an AWS secret key even when the name is split', () => {
+    const shown = feed([
+      'export AWS_SECRET_AC',
+      `CESS_KEY="${awsSecret.slice(0, 9)}`,
+      `${awsSecret.slice(9)}"`,
+    ]);
+    expect(shown.join('')).toBe('export AWS_SECRET_ACCESS_KEY="[REDACTED:aws-secret-access-key]"');
+    expect(shown[0]).toBe('export ');
+  });
+
+  it('gives, for every way of cutting a line in two or three, the text of the whole line', () => {
+    const redactor = createRedactor([/internal-[0-9]{4}/]);
+    const line =
+      `a=${githubToken} b=${awsKeyId} Authorization: Bearer ${jwt} x ${slackToken}` +
+      ` aws_secret_access_key=${awsSecret} internal-1234 ${slackWebhook} end`;
+    const whole = redactor.redact(line).text;
+    expect(whole).not.toContain('internal-1234');
+    for (let cut = 0; cut <= line.length; cut++) {
+      expect(feed([line.slice(0, cut), line.slice(cut)], redactor).join('')).toBe(whole);
+    }
+    for (let first = 0; first <= line.length; first += 5) {
+      for (let second = first; second <= line.length; second += 7) {
+        const pieces = [line.slice(0, first), line.slice(first, second), line.slice(second)];
+        expect(feed(pieces, redactor).join('')).toBe(whole);
+      }
+    }
+  });
+
+  it('redacts a private key block whose markers are split, showing the body as markers at once', () => {
+    const filter = createRedactor().lineFilter();
+    const shown = [
+      filter.write('key: -----BEGIN RSA PRIV', false),
+      filter.write('ATE KEY-----MIIEowIBAAKCAQEA', false),
+      filter.write('75aJ3jkIDQ', false),
+      filter.write('-----END RSA', false),
+      filter.write(' PRIVATE KEY----- after', true),
+    ];
+    expect(shown[0]).toBe('key: ');
+    expect(shown[1]).toBe('[REDACTED:private-key]');
+    expect(shown[2]).toBe('[REDACTED:private-key]');
+    expect(shown.join('')).not.toMatch(/MIIE|75aJ|BEGIN|END/);
+    expect(shown.at(-1)?.endsWith(' after')).toBe(true);
+  });
+
+  it('remembers an open private key block across lines', () => {
+    const filter = createRedactor().lineFilter();
+    expect(filter.write('-----BEGIN PRIVATE KEY-----', true)).toBe('[REDACTED:private-key]');
+    expect(filter.write('MIIEvQIBADANBg', false)).toBe('[REDACTED:private-key]');
+    expect(filter.write('kqhkiG9w0BAQEFAASC', true)).toBe('[REDACTED:private-key]');
+    expect(filter.write('-----END PRIVATE KEY-----', true)).toBe('[REDACTED:private-key]');
+    expect(filter.write('plain', true)).toBe('plain');
+  });
+
+  it('holds back a bounded amount, whatever the input', () => {
+    const redactor = createRedactor();
+    const filter = redactor.lineFilter();
+    filter.write('-----BEGIN PRIVATE KEY-----', false);
+    for (let piece = 0; piece < 1000; piece++) {
+      expect(filter.write('A'.repeat(1000), false)).toBe('[REDACTED:private-key]');
+      expect(filter.held()).toBeLessThanOrEqual(redactor.maxMatchLength);
+    }
+  });
+
+  it('holds a match of an unbounded configured pattern back for at most the cap', () => {
+    const redactor = createRedactor([/internal-[0-9]+/]);
+    expect(redactor.maxMatchLength).toBe(PATTERN_REACH_CAP);
+    const filter = redactor.lineFilter();
+    filter.write('internal-', false);
+    for (let piece = 0; piece < 50; piece++) {
+      filter.write('1'.repeat(1000), false);
+      expect(filter.held()).toBeLessThanOrEqual(PATTERN_REACH_CAP);
+    }
+    // Short matches, the usual case, are redacted whole however they are split.
+    const short = redactor.lineFilter();
+    expect(short.write('id internal-12', false) + short.write('34 ok', true)).toBe(
+      'id [REDACTED:custom] ok',
+    );
+  });
+
+  it('knows the longest text its patterns can span', () => {
+    const { maxMatchLength } = createRedactor();
+    // The Authorization header's token may be 4,096 characters, the header's words around it more.
+    expect(maxMatchLength).toBeGreaterThan(4096);
+    expect(maxMatchLength).toBeLessThan(PATTERN_REACH_CAP);
+    expect(createRedactor([/x{1,10}/]).maxMatchLength).toBe(maxMatchLength);
+  });
+});
+
+describe('hostile input in pieces', () => {
+  const MB = 1024 * 1024;
+  const fill = (unit: string): string => unit.repeat(Math.ceil(MB / unit.length)).slice(0, MB);
+
+  // Flushed in 1 KiB pieces, every piece ends in something that may begin a secret; the filter
+  // must still hold back only a bounded tail and finish in linear time.
+  it.each([
+    ['GitHub prefixes', fill('ghp_')],
+    ['token characters after a prefix', 'ghp_' + fill('a')],
+    ['AWS prefixes', fill('AKIA')],
+    ['bearer words', fill('bearer ')],
+    ['authorization headers', fill('Authorization: Bearer')],
+    ['secret key names', fill('aws_secret_access_key=')],
+    ['BEGIN markers without END', fill('-----BEGIN RSA ')],
+    ['letters', fill('a')],
+  ])('stays linear on 1 MB of %s', { timeout: 5_000 }, (_name, line) => {
+    const redactor = createRedactor();
+    const filter = redactor.lineFilter();
+    let shown = '';
+    for (let start = 0; start < line.length; start += 1024) {
+      shown += filter.write(line.slice(start, start + 1024), false);
+      expect(filter.held()).toBeLessThanOrEqual(2 * redactor.maxMatchLength);
+    }
+    shown += filter.write('', true);
+    expect(shown).toBe(redactor.redact(line).text);
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   assertCgroupName,
   CgroupUnavailableError,
+  RUN_CPU_SHARES_V1,
   type CgroupDriver,
   type CgroupUsage,
   type RunCgroup,
@@ -19,6 +20,7 @@ import {
   writeText,
 } from './cgroup-files.ts';
 import type { SandboxLimits } from './limits.ts';
+import { countedRun, parentCpuWeight } from './parent-cpu-weight.ts';
 
 /** The v1 controllers a run needs, and where each hierarchy is mounted. */
 export interface V1Mounts {
@@ -69,6 +71,11 @@ export function createV1Driver(mounts: V1Mounts, groupName = 'runbox'): CgroupDr
     freezer: join(mounts.freezer, groupName),
   };
   const uniqueParents = [...new Set(Object.values(parents))];
+  const parentWeight = parentCpuWeight({
+    perRun: RUN_CPU_SHARES_V1,
+    max: 262_144,
+    write: (shares) => writeText(join(parents.cpu, 'cpu.shares'), String(shares)),
+  });
 
   let parentsReady: Promise<unknown> | null = null;
   function ensureParents(): Promise<unknown> {
@@ -157,8 +164,9 @@ export function createV1Driver(mounts: V1Mounts, groupName = 'runbox'): CgroupDr
         writeText(join(cpuDir, 'cpu.cfs_period_us'), String(CPU_PERIOD_US)).then(() =>
           writeText(join(cpuDir, 'cpu.cfs_quota_us'), String(quota)),
         ),
+        writeText(join(cpuDir, 'cpu.shares'), String(RUN_CPU_SHARES_V1)),
       ]);
-      return group;
+      return countedRun(group, parentWeight);
     },
     async removeStale(): Promise<number> {
       let removed = 0;

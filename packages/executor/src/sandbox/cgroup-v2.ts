@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   assertCgroupName,
   CgroupUnavailableError,
+  RUN_CPU_WEIGHT_V2,
   type CgroupDriver,
   type CgroupUsage,
   type RunCgroup,
@@ -19,6 +20,7 @@ import {
   writeText,
 } from './cgroup-files.ts';
 import type { SandboxLimits } from './limits.ts';
+import { countedRun, parentCpuWeight } from './parent-cpu-weight.ts';
 
 const CPU_PERIOD_US = 100_000;
 const REQUIRED_CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
@@ -76,6 +78,13 @@ export async function createV2Driver(base: string): Promise<CgroupDriver> {
     await writeText(join(runsParent, 'cgroup.subtree_control'), enable);
   }
   await prepare();
+  // Against the server's own group (`server`), its sibling; the delegated base's weight against
+  // the rest of the machine is the delegator's.
+  const parentWeight = parentCpuWeight({
+    perRun: RUN_CPU_WEIGHT_V2,
+    max: 10_000,
+    write: (weight) => writeText(join(runsParent, 'cpu.weight'), String(weight)),
+  });
 
   function runGroup(runId: string): RunCgroup {
     const dir = join(runsParent, runId);
@@ -143,7 +152,8 @@ export async function createV2Driver(base: string): Promise<CgroupDriver> {
       await writeText(join(dir, 'pids.max'), String(limits.maxProcesses));
       const quota = Math.max(1_000, Math.round(limits.cpus * CPU_PERIOD_US));
       await writeText(join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`);
-      return group;
+      await writeText(join(dir, 'cpu.weight'), String(RUN_CPU_WEIGHT_V2));
+      return countedRun(group, parentWeight);
     },
     async removeStale(): Promise<number> {
       let names: string[];

@@ -1,5 +1,15 @@
 import type { SandboxLimits } from './limits.ts';
 
+/**
+ * Every run's CPU weight, the same for all: runs are sibling groups under one parent, so when they
+ * are all busy the scheduler splits the parent's CPU time equally between runs, however many
+ * processes each one has (a run of 8 spinning processes gets one share, not 8). v1 `cpu.shares`
+ * and v2 `cpu.weight`, each at its kernel default, written explicitly so that nothing inherited
+ * or set by hand can tilt it. The `cpus` limit is a separate ceiling, the run's own CFS quota.
+ */
+export const RUN_CPU_SHARES_V1 = 1024;
+export const RUN_CPU_WEIGHT_V2 = 100;
+
 /** 'none': no usable cgroup on this host; every run fails to start and the self-test says why. */
 export type CgroupVersion = 'v1' | 'v2' | 'none';
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /** Resource limits of one sandboxed run. Every field is enforced by a kernel mechanism. */
@@ -8,7 +9,10 @@ export interface SandboxLimits {
   memoryBytes: number;
   /** Processes and threads alive at once (cgroup pids.max). Default 100. */
   maxProcesses: number;
-  /** CPU quota in cores (cgroup cpu quota). Default 1. */
+  /**
+   * CPU quota in cores (cgroup cpu quota); at most the host's cores. Whatever the quota, every run
+   * has the same CPU weight, so runs that are all busy share the cores equally. Default 1.
+   */
   cpus: number;
   /** Size of the run's private /tmp tmpfs. Default 64 MiB. */
   tmpBytes: number;
@@ -33,12 +37,21 @@ export const DEFAULT_LIMITS: Readonly<SandboxLimits> = Object.freeze({
   outputBytes: 1 * MiB,
 });
 
-/** What an operator may allow at most; a request above these is refused, never clamped silently. */
+/**
+ * The cores this process may run on (its CPU affinity, as `nproc` counts). No run can use more, so
+ * none may ask for more. A CFS quota on the server's own container is not seen here.
+ */
+export const HOST_CPUS: number = availableParallelism();
+
+/**
+ * What an operator may allow at most; a request above these is refused, never clamped silently.
+ * `cpus` is the host's core count.
+ */
 export const DEFAULT_MAXIMUMS: Readonly<SandboxLimits> = Object.freeze({
   wallTimeMs: 300_000,
   memoryBytes: 4096 * MiB,
   maxProcesses: 1024,
-  cpus: 4,
+  cpus: HOST_CPUS,
   tmpBytes: 1024 * MiB,
   workspaceBytes: 1024 * MiB,
   openFiles: 4096,
@@ -60,16 +73,25 @@ export const ABSOLUTE_RANGES: Readonly<Record<keyof SandboxLimits, readonly [num
 
 export const LIMIT_NAMES = Object.keys(DEFAULT_LIMITS) as (keyof SandboxLimits)[];
 
-/** A requested limit outside what this server allows. Names the field, the value and the bound. */
+/**
+ * A requested limit outside what this server allows. Names the field, the value and the bound, and
+ * why the bound is what it is when that is not plain configuration (the host's cores).
+ */
 export class LimitOutOfRangeError extends Error {
   readonly code = 'LIMIT_OUT_OF_RANGE';
   readonly field: keyof SandboxLimits;
   readonly value: number;
   readonly min: number;
   readonly max: number;
-  constructor(options: { field: keyof SandboxLimits; value: number; min: number; max: number }) {
+  constructor(options: {
+    field: keyof SandboxLimits;
+    value: number;
+    min: number;
+    max: number;
+    reason?: string | undefined;
+  }) {
     super(
-      `limit ${options.field}=${options.value} is outside the allowed range ${options.min}..${options.max}`,
+      `limit ${options.field}=${options.value} is outside the allowed range ${options.min}..${options.max}${options.reason ? ` (${options.reason})` : ''}`,
     );
     this.name = 'LimitOutOfRangeError';
     this.field = options.field;
@@ -111,7 +133,17 @@ export function resolveLimits(
     const [absoluteMin, absoluteMax] = ABSOLUTE_RANGES[field];
     const max = Math.min(maximums[field], absoluteMax);
     if (!Number.isFinite(value) || value < absoluteMin || value > max) {
-      throw new LimitOutOfRangeError({ field, value, min: absoluteMin, max });
+      // More cores than the host has could never be used: say so, not just the number.
+      const hostBound = field === 'cpus' && value > max && max === HOST_CPUS;
+      throw new LimitOutOfRangeError({
+        field,
+        value,
+        min: absoluteMin,
+        max,
+        reason: hostBound
+          ? `this host has ${HOST_CPUS} ${HOST_CPUS === 1 ? 'core' : 'cores'}`
+          : undefined,
+      });
     }
     resolved[field] = value;
   }

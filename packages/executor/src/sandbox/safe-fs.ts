@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
-import { open, lstat, readdir } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { open, lstat } from 'node:fs/promises';
+import { join } from 'node:path';
 
 /**
  * Host-side access to a workspace a run has written. Every path inside it may be a link planted
@@ -16,50 +16,6 @@ export interface WorkspaceEntry {
   kind: WorkspaceEntryKind;
   size: number;
   mtimeMs: number;
-}
-
-export async function listWorkspace(
-  root: string,
-  options: { maxEntries: number; maxDepth?: number },
-): Promise<{ entries: WorkspaceEntry[]; truncated: boolean }> {
-  const entries: WorkspaceEntry[] = [];
-  const maxDepth = options.maxDepth ?? 32;
-  let truncated = false;
-
-  async function walk(dir: string, depth: number): Promise<void> {
-    const names = (await readdir(dir)).sort();
-    for (const name of names) {
-      if (entries.length >= options.maxEntries) {
-        truncated = true;
-        return;
-      }
-      const full = join(dir, name);
-      const stats = await lstat(full);
-      const kind: WorkspaceEntryKind = stats.isSymbolicLink()
-        ? 'symlink'
-        : stats.isDirectory()
-          ? 'directory'
-          : stats.isFile()
-            ? 'file'
-            : 'other';
-      entries.push({
-        path: relative(root, full).split(sep).join('/'),
-        kind,
-        size: kind === 'file' ? stats.size : 0,
-        mtimeMs: stats.mtimeMs,
-      });
-      if (kind === 'directory') {
-        if (depth >= maxDepth) {
-          truncated = true;
-          continue;
-        }
-        await walk(full, depth + 1);
-      }
-    }
-  }
-
-  await walk(root, 0);
-  return { entries, truncated };
 }
 
 export class UnsafeWorkspacePathError extends Error {

@@ -98,6 +98,28 @@ describe('buildSandboxInvocation', () => {
     expect(pairsAfter(args, '--size')).toEqual(['777', '777']);
   });
 
+  it('covers /proc files only after /proc is mounted, every other bind before it', () => {
+    const masked = buildSandboxInvocation({
+      ...spec,
+      mounts: [
+        { source: '/files/empty', dest: '/proc/cmdline' },
+        { source: '/files/etc', dest: '/etc' },
+        { source: '/files/empty', dest: '/proc/kallsyms' },
+      ],
+    }).args;
+    const proc = masked.indexOf('--proc');
+    expect(masked[proc + 1]).toBe('/proc');
+    expect(masked.indexOf('/etc')).toBeLessThan(proc);
+    expect(masked.slice(proc + 2, proc + 8)).toEqual([
+      '--ro-bind',
+      '/files/empty',
+      '/proc/cmdline',
+      '--ro-bind',
+      '/files/empty',
+      '/proc/kallsyms',
+    ]);
+  });
+
   it('passes exactly the given environment and ends with the program argv', () => {
     expect(pairsAfter(args, '--setenv')).toEqual(['PATH', 'HOME']);
     expect(args.slice(-9)).toEqual([

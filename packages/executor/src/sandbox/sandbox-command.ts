@@ -11,6 +11,11 @@ export const SANDBOX_HOSTNAME = 'runbox';
 export const SECCOMP_FD = 3;
 export const STATUS_FD = 4;
 
+/**
+ * A read-only bind. Its source's path inside the source's filesystem is what the sandbox's
+ * mountinfo shows for it, so sources are the sandbox's own files (sandbox-files.ts), not host
+ * paths. A dest under /proc/ covers a file of the sandbox's /proc and is bound after /proc exists.
+ */
 export interface ReadOnlyMount {
   source: string;
   dest: string;
@@ -37,7 +42,7 @@ export interface SandboxCommandSpec {
   cgroupJoinFiles: readonly string[];
   /** Host uid/gid to drop to before bwrap starts; null when the server already is unprivileged. */
   runAs: { uid: number; gid: number } | null;
-  /** Read-only binds besides /usr: the language runtimes and the synthetic /etc files. */
+  /** Read-only binds besides /usr: the sandbox's /etc and /opt/runbox, the masks over /proc files. */
   mounts: readonly ReadOnlyMount[];
   tools: HostTools;
 }
@@ -87,6 +92,14 @@ export const SANDBOX_INIT = [
   '"$@"; exit $?',
   'runbox-init',
 ] as const;
+
+const coversProcFile = (mount: ReadOnlyMount): boolean => mount.dest.startsWith('/proc/');
+
+const roBind = (mount: ReadOnlyMount): string[] => [
+  mount.optional ? '--ro-bind-try' : '--ro-bind',
+  mount.source,
+  mount.dest,
+];
 
 /** Pure: limits and paths in, the argv that starts the sandbox out. */
 export function buildSandboxInvocation(spec: SandboxCommandSpec): SandboxInvocation {
@@ -141,9 +154,11 @@ export function buildSandboxInvocation(spec: SandboxCommandSpec): SandboxInvocat
     '--symlink',
     'usr/lib64',
     '/lib64',
-    ...spec.mounts.flatMap((m) => [m.optional ? '--ro-bind-try' : '--ro-bind', m.source, m.dest]),
+    ...spec.mounts.filter((m) => !coversProcFile(m)).flatMap(roBind),
     '--proc',
     '/proc',
+    // bwrap makes each mount in order: a file of /proc can be covered only once /proc is there.
+    ...spec.mounts.filter(coversProcFile).flatMap(roBind),
     '--dev',
     '/dev',
     '--size',

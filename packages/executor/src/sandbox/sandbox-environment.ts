@@ -5,8 +5,11 @@ import {
   SANDBOX_WORKSPACE,
 } from './sandbox-command.ts';
 
+/** runbox's own files inside the sandbox: the Node binary, the language runners, the tools. */
+export const SANDBOX_OPT_DIR = '/opt/runbox';
+
 /** Where runtimes that do not live under /usr (the Node 24 binary) appear inside the sandbox. */
-export const SANDBOX_RUNTIME_BIN = '/opt/runbox/bin';
+export const SANDBOX_RUNTIME_BIN = `${SANDBOX_OPT_DIR}/bin`;
 
 /** The whole environment a sandboxed program sees. Nothing of the server's is passed through. */
 export function baseSandboxEnv(): Record<string, string> {
@@ -54,4 +57,26 @@ export const HOST_ETC_COPIES = [
   '/etc/mime.types',
   '/etc/python3',
   '/etc/python3.11',
+] as const;
+
+/**
+ * Files of /proc that describe the host rather than the sandbox: the kernel's command line (boot
+ * parameters, the hypervisor's), symbols, modules and configuration, keys and key owners, every
+ * CPU's timers with the host's tasks, the scheduler's view of every task, latency records and
+ * physical memory. Each one this kernel has and anyone may read is covered by an empty read-only
+ * file (the sandbox's uid cannot read the others anyway). /proc/version stays: it says what
+ * uname(2) says anyway, plus the compiler that built the kernel.
+ */
+export const MASKED_PROC_FILES = [
+  '/proc/cmdline',
+  '/proc/config.gz',
+  '/proc/kallsyms',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/key-users',
+  '/proc/latency_stats',
+  '/proc/modules',
+  '/proc/sched_debug',
+  '/proc/timer_list',
+  '/proc/timer_stats',
 ] as const;

@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
-import { access, chmod, cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { buildSeccompFilter, hostSeccompArch } from './seccomp-filter.ts';
 import { CgroupUnavailableError, unavailableCgroupDriver, type CgroupDriver } from './cgroup.ts';
 import { detectCgroupDriver, type CgroupPreference } from './cgroup-detect.ts';
 import type { HostTools, ReadOnlyMount } from './sandbox-command.ts';
 import { runtimeMount } from '../result/runtime-mount.ts';
 import { sandboxToolsMount } from '../tools/sandbox-tools.ts';
-import { HOST_ETC_COPIES, SANDBOX_RUNTIME_BIN, syntheticEtcFiles } from './sandbox-environment.ts';
+import { SANDBOX_RUNTIME_BIN } from './sandbox-environment.ts';
+import { prepareSandboxFiles, type SandboxFiles } from './sandbox-files.ts';
 import { runSandboxed, type SandboxRunOptions, type SandboxRunReport } from './sandbox-run.ts';
 import { createWorkspacePool, type WorkspacePool } from './workspace-pool.ts';
 
@@ -28,13 +29,22 @@ export interface SandboxHostConfig {
   nodeBinary?: string | undefined;
   /** Per-run tmpfs workspaces when allowed to mount. Default true. */
   workspaceTmpfs?: boolean | undefined;
-  /** More read-only binds for every run, e.g. the tools at /opt/runbox/tools. Default none. */
+  /**
+   * More read-only binds for every run. Default none. Unlike runbox's own files, these are bound
+   * from where they are, and the sandbox's mountinfo shows their host paths. Not under /etc or
+   * /opt/runbox: those are read-only binds already, where no mount point can be made.
+   */
   extraMounts?: readonly ReadOnlyMount[] | undefined;
   /**
-   * Host directory of the sandbox tools (TypeScript, ESLint), bound at /opt/runbox/tools.
-   * Default `.runbox/sandbox-tools` of this checkout; null binds none.
+   * Host directory of the sandbox tools (TypeScript, ESLint), offered at /opt/runbox/tools (copied
+   * in at start). Default `.runbox/sandbox-tools` of this checkout; null offers none.
    */
   sandboxToolsDir?: string | null | undefined;
+  /**
+   * A run's workspace could not be removed; what held it was detached and is never reused. For the
+   * log. @default ignore
+   */
+  onWorkspaceReleaseError?: ((error: unknown) => void) | undefined;
 }
 
 /** Everything a sandboxed run needs from the host, found and checked once at start. */
@@ -45,6 +55,8 @@ export interface SandboxHost {
   readonly tools: HostTools;
   readonly stateDir: string;
   readonly seccompArch: string;
+  /** Where the sandbox's /etc and /opt/runbox come from, and whether their binds hide the host. */
+  readonly files: Omit<SandboxFiles, 'mounts' | 'close'>;
   run(options: SandboxRunOptions): Promise<SandboxRunReport>;
   /** Kills leftover runs and workspaces of a server that died; for a server's start, not a test's. */
   removeStale(): Promise<void>;
@@ -76,24 +88,6 @@ async function findTool(name: string): Promise<string> {
   );
 }
 
-/** Builds the sandbox's /etc afresh: synthetic accounts and hosts, plus copies of what runtimes read. */
-async function prepareSandboxEtc(etcDir: string): Promise<string> {
-  await rm(etcDir, { recursive: true, force: true });
-  await mkdir(etcDir, { recursive: true, mode: 0o755 });
-  await chmod(etcDir, 0o755);
-  for (const path of HOST_ETC_COPIES) {
-    try {
-      await cp(path, join(etcDir, basename(path)), { recursive: true, verbatimSymlinks: true });
-    } catch (error) {
-      if (!(error instanceof Error && 'code' in error && error.code === 'ENOENT')) throw error;
-    }
-  }
-  for (const [name, content] of Object.entries(syntheticEtcFiles())) {
-    await writeFile(join(etcDir, name), content, { mode: 0o644 });
-  }
-  return etcDir;
-}
-
 export async function createSandboxHost(config: SandboxHostConfig = {}): Promise<SandboxHost> {
   const stateDir = config.stateDir ?? join(tmpdir(), 'runbox-sandbox');
   const isRoot = process.getuid?.() === 0;
@@ -108,21 +102,9 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
 
   await mkdir(stateDir, { recursive: true, mode: 0o711 });
   await chmod(stateDir, 0o711);
-  const etcDir = await prepareSandboxEtc(join(stateDir, 'etc'));
   const seccompArch = hostSeccompArch();
   const seccompFile = join(stateDir, `seccomp-${seccompArch}.bpf`);
   await writeFile(seccompFile, buildSeccompFilter(seccompArch), { mode: 0o644 });
-
-  const nodeBinary = config.nodeBinary ?? process.execPath;
-  const mounts: ReadOnlyMount[] = [
-    { source: etcDir, dest: '/etc' },
-    { source: nodeBinary, dest: `${SANDBOX_RUNTIME_BIN}/node` },
-    // The language runners: last-expression values and the result channel.
-    runtimeMount(),
-    // TypeScript and ESLint for the tools that need them; skipped when not installed.
-    ...(config.sandboxToolsDir === null ? [] : [sandboxToolsMount(config.sandboxToolsDir)]),
-    ...(config.extraMounts ?? []),
-  ];
 
   const cgroups = await detectCgroupDriver({
     prefer: config.cgroup ?? 'auto',
@@ -140,7 +122,23 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
     root: join(stateDir, 'workspaces'),
     owner: runAs,
     useTmpfs: isRoot && config.workspaceTmpfs !== false,
+    onReleaseError: config.onWorkspaceReleaseError,
   });
+
+  // The sandbox's /etc and /opt/runbox, copied where their binds name nothing of the host
+  // (sandbox-files.ts): a private tmpfs when runbox may mount.
+  const files = await prepareSandboxFiles({
+    parent: join(stateDir, 'files'),
+    useTmpfs: isRoot,
+    sources: [
+      { source: config.nodeBinary ?? process.execPath, dest: `${SANDBOX_RUNTIME_BIN}/node` },
+      // The language runners: last-expression values and the result channel.
+      runtimeMount(),
+      // TypeScript and ESLint for the tools that need them; skipped when not installed.
+      ...(config.sandboxToolsDir === null ? [] : [sandboxToolsMount(config.sandboxToolsDir)]),
+    ],
+  });
+  const mounts: ReadOnlyMount[] = [...files.mounts, ...(config.extraMounts ?? [])];
 
   const deps = { cgroups, tools, mounts, runAs, seccompFile };
   return {
@@ -150,11 +148,21 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
     tools,
     stateDir,
     seccompArch,
+    files: {
+      mechanism: files.mechanism,
+      root: files.root,
+      hidesHostLayout: files.hidesHostLayout,
+      tmpfsUnavailable: files.tmpfsUnavailable,
+      copiedBytes: files.copiedBytes,
+    },
     run: (options) => runSandboxed(deps, options),
     async removeStale() {
       await cgroups.removeStale();
       await workspaces.removeStale();
     },
-    close: () => workspaces.close(),
+    async close() {
+      await workspaces.close();
+      await files.close();
+    },
   };
 }

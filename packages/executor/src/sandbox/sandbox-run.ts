@@ -109,7 +109,6 @@ export async function runSandboxed(
     child.once('close', () => resolve());
     child.once('error', () => resolve());
   });
-  await seccomp.close();
 
   let killing: Promise<void> | null = null;
   /**
@@ -194,7 +193,11 @@ export async function runSandboxed(
       }, options.usageIntervalMs ?? 1_000)
     : null;
 
+  // Only now, with every listener of the child's streams attached: a child that exits during an
+  // await before that has its unread streams resumed by Node (flushStdio) and their data dropped,
+  // which lost bwrap's status about once in a thousand runs under load.
   try {
+    await seccomp.close();
     await exited;
     const finishedAt = Date.now();
     clearTimeout(timer);
@@ -207,7 +210,9 @@ export async function runSandboxed(
     let graceTimer: NodeJS.Timeout | undefined;
     // The streams' end can come before their last paced slices are handed on: wait for both.
     const drained = await Promise.race([
-      closed.then(() => Promise.all(readers.map((reader) => reader?.done))).then(() => true),
+      closed
+        .then(() => Promise.all(readers.map((reader) => reader?.done ?? Promise.resolve())))
+        .then(() => true),
       new Promise<false>((resolve) => {
         graceTimer = setTimeout(() => resolve(false), EXIT_GRACE_MS);
       }),

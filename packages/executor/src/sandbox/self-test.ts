@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolveLimits } from './limits.ts';
-import { runSnippet, type SnippetRunReport } from './run-snippet.ts';
+import { runSnippet, type SnippetRunReport } from '../run-path/run-snippet.ts';
 import type { SandboxHost } from './sandbox-host.ts';
 
 export interface SelfTestCheck {

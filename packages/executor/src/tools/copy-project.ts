@@ -48,6 +48,8 @@ export interface ProjectLimits {
 }
 
 export class ProjectTooLargeError extends Error {
+  /** The user's request is at fault, not runbox (see run-path/user-fault.ts). */
+  readonly userFault = true;
   readonly code = 'PROJECT_TOO_LARGE';
   /** 'space': the workspace filled up while copying (a tmpfs also spends memory on metadata). */
   readonly limit: 'bytes' | 'space' | 'entries' | 'depth';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { limitsOverrideSchema, type LimitsOverride } from '../sandbox/limits.ts';
-import { resolveToolLimits } from './run-tool.ts';
+import { resolveToolLimits } from './tool-env.ts';
 import type { Tool } from './tool-schema.ts';
 
 /** The examples runbox ships: `examples/` at the repo root. */

@@ -1,7 +1,8 @@
-import { copyProject, type SkippedProjectEntry } from './copy-project.ts';
+import { copyProject, scanProject, type SkippedProjectEntry } from './copy-project.ts';
 import { chooseEntry, expandToolArgv } from './tool-argv.ts';
+import { ToolNotApplicableError, toolAppliesTo } from './tool-applies.ts';
 import type { Tool } from './tool-schema.ts';
-import { toolEnv } from './run-tool.ts';
+import { toolEnv } from './tool-env.ts';
 
 export interface PreparedToolRun {
   argv: string[];
@@ -34,4 +35,24 @@ export async function prepareToolRun(options: {
     entry: chooseEntry(options.tool.entry, files, options.entry),
   });
   return { argv, env: toolEnv(options.tool), skipped: copied.skipped };
+}
+
+/**
+ * What prepareToolRun would refuse, found without copying: the project scanned against the
+ * workspace size, and the argv expanded for its files.
+ */
+export async function checkToolRun(options: {
+  tool: Tool;
+  projectDir: string;
+  workspaceBytes: number;
+  entry?: string | undefined;
+}): Promise<void> {
+  const scan = await scanProject(options.projectDir, { maxBytes: options.workspaceBytes });
+  const files = scan.files.map((file) => file.path);
+  if (options.entry === undefined && !toolAppliesTo(options.tool, files))
+    throw new ToolNotApplicableError(options.tool.id, options.tool.appliesTo.anyOf);
+  expandToolArgv(options.tool.argv, {
+    files,
+    entry: chooseEntry(options.tool.entry, files, options.entry),
+  });
 }

@@ -13,9 +13,9 @@ export const DEFAULT_SANDBOX_TOOLS_HOST_DIR = fileURLToPath(
 );
 
 /**
- * The bind that offers the installed tools to every run, for `SandboxHostConfig.extraMounts`.
- * Optional: a host without them still runs everything else, and the probe lists the tools that
- * need them as unavailable.
+ * Where the installed tools come from and where every run finds them; the sandbox host copies
+ * them into its own files at start (sandbox-files.ts). Optional: a host without them still runs
+ * everything else, and the probe lists the tools that need them as unavailable.
  */
 export function sandboxToolsMount(hostDir: string = DEFAULT_SANDBOX_TOOLS_HOST_DIR): ReadOnlyMount {
   return { source: hostDir, dest: SANDBOX_TOOLS_DIR, optional: true };

@@ -45,6 +45,23 @@ export function filesMatching(files: readonly string[], globs: readonly string[]
   return files.filter((file) => patterns.some((pattern) => pattern.test(file)));
 }
 
+/** A tool was asked to run on a project it does not apply to (no file matches its globs). */
+export class ToolNotApplicableError extends Error {
+  readonly code = 'TOOL_NOT_APPLICABLE';
+  /** The user's request is at fault, not runbox (see run-path/user-fault.ts). */
+  readonly userFault = true;
+  readonly toolId: string;
+  readonly globs: readonly string[];
+  constructor(toolId: string, globs: readonly string[]) {
+    super(
+      `the tool ${JSON.stringify(toolId)} does not apply to this project: no file matches ${globs.join(', ')} (name an entry file to run it anyway)`,
+    );
+    this.name = 'ToolNotApplicableError';
+    this.toolId = toolId;
+    this.globs = globs;
+  }
+}
+
 /** Pure: whether a tool applies to a project, from its files' relative paths alone. */
 export function toolAppliesTo(tool: Pick<Tool, 'appliesTo'>, files: readonly string[]): boolean {
   return filesMatching(files, tool.appliesTo.anyOf).length > 0;

@@ -22,6 +22,8 @@ const FIXED_VALUES: Readonly<Record<string, string>> = {
 };
 
 export class ToolArgvError extends Error {
+  /** The user's request is at fault, not runbox (see run-path/user-fault.ts). */
+  readonly userFault = true;
   readonly code = 'TOOL_ARGV';
   /** The argument or entry that could not be expanded. */
   readonly text: string;

@@ -1,7 +1,7 @@
 import { UnknownToolError } from '../engine/engine-errors.ts';
 import type { ToolSupport } from '../engine/tool-support.ts';
 import type { SandboxHost } from '../sandbox/sandbox-host.ts';
-import { prepareToolRun } from './prepare-tool-run.ts';
+import { checkToolRun, prepareToolRun } from './prepare-tool-run.ts';
 import { probeTools, type ToolProbeResult } from './tool-probe.ts';
 import { loadToolRegistry, DEFAULT_TOOL_REGISTRY_PATH } from './tool-registry.ts';
 import type { Tool } from './tool-schema.ts';
@@ -50,6 +50,7 @@ export async function createToolCatalog(
     list: () => entries,
     find: (toolId) => byId.get(toolId),
     limits: (toolId) => usable(toolId).limits ?? {},
+    check: (input) => checkToolRun({ ...input, tool: usable(input.toolId) }),
     async prepare(input) {
       const prepared = await prepareToolRun({ ...input, tool: usable(input.toolId) });
       return { argv: prepared.argv, env: prepared.env };

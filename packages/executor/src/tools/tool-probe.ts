@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { resolveLimits, type SandboxLimits } from '../sandbox/limits.ts';
 import type { SandboxHost } from '../sandbox/sandbox-host.ts';
 import { expandFixedPlaceholders } from './tool-argv.ts';
-import { toolEnv } from './run-tool.ts';
+import { runInSandbox } from '../run-path/run-in-sandbox.ts';
+import { toolEnv } from './tool-env.ts';
 import { SANDBOX_TOOLS_DIR } from './sandbox-tools.ts';
 import type { Tool } from './tool-schema.ts';
 
@@ -137,20 +138,30 @@ export async function probeTools(
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   try {
-    const workspace = await host.workspaces.acquire(limits.workspaceBytes);
-    try {
-      const report = await host.run({
-        runId: options.runId ?? `probe-${randomBytes(6).toString('hex')}`,
-        argv: ['/bin/bash', '--norc', '--noprofile', '-c', buildProbeScript(tools), 'runbox-probe'],
-        limits,
-        workspaceDir: workspace.dir,
-        env: toolEnv({ env: {} }),
-        signal: options.signal,
-        onOutput: (stream, chunk) => {
-          (stream === 'stdout' ? stdout : stderr).push(chunk);
-        },
-      });
-      const failure = report.setupError
+    const outcome = await runInSandbox(host, {
+      runId: options.runId ?? `probe-${randomBytes(6).toString('hex')}`,
+      limits,
+      prepare: () =>
+        Promise.resolve({
+          argv: [
+            '/bin/bash',
+            '--norc',
+            '--noprofile',
+            '-c',
+            buildProbeScript(tools),
+            'runbox-probe',
+          ],
+          env: toolEnv({ env: {} }),
+        }),
+      signal: options.signal,
+      onOutput: (stream, chunk) => {
+        (stream === 'stdout' ? stdout : stderr).push(chunk);
+      },
+    });
+    const report = outcome.report;
+    const failure = !report
+      ? (outcome.failure ?? `the probe did not run (${outcome.state})`)
+      : report.setupError
         ? report.setupError
         : report.timedOut
           ? `the probe timed out after ${limits.wallTimeMs} ms`
@@ -159,10 +170,7 @@ export async function probeTools(
             : report.exitCode !== 0
               ? `the probe exited ${report.exitCode}: ${Buffer.concat(stderr).toString('utf8').trim().slice(-300)}`
               : undefined;
-      return parseProbeOutput(tools, Buffer.concat(stdout).toString('utf8'), failure);
-    } finally {
-      await workspace.release();
-    }
+    return parseProbeOutput(tools, Buffer.concat(stdout).toString('utf8'), failure);
   } catch (error) {
     const reason = `the probe could not run: ${error instanceof Error ? error.message : String(error)}`;
     return tools.map((tool) => ({ toolId: tool.id, available: false, reason }));

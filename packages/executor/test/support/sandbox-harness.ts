@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Language } from '../../src/languages/index.ts';
 import { resolveLimits, type LimitsOverride } from '../../src/sandbox/limits.ts';
-import { runSnippet, type SnippetRunReport } from '../../src/sandbox/run-snippet.ts';
+import { runSnippet, type SnippetRunReport } from '../../src/run-path/run-snippet.ts';
 import { createSandboxHost, type SandboxHost } from '../../src/sandbox/sandbox-host.ts';
 
 export interface HarnessRun extends SnippetRunReport {
@@ -39,7 +39,7 @@ export interface SandboxHarness {
 
 export async function createSandboxHarness(
   name: string,
-  options: { workspaceTmpfs?: boolean } = {},
+  options: { workspaceTmpfs?: boolean; onWorkspaceReleaseError?: (error: unknown) => void } = {},
 ): Promise<SandboxHarness> {
   const suffix = randomBytes(3).toString('hex');
   const sandboxUid = 64_100 + (parseInt(suffix, 16) % 800);
@@ -49,6 +49,7 @@ export async function createSandboxHarness(
     cgroupGroupName: `runbox-test-${name}-${suffix}`,
     sandboxUid,
     workspaceTmpfs: options.workspaceTmpfs,
+    onWorkspaceReleaseError: options.onWorkspaceReleaseError,
   });
   let counter = 0;
   return {
@@ -101,9 +102,8 @@ export function leftoversOf(harness: SandboxHarness, run: HarnessRun): string[] 
   const problems: string[] = [];
   for (const path of run.cgroupPaths)
     if (existsSync(path)) problems.push(`cgroup ${path} still exists`);
-  if (existsSync(run.workspaceDir) && readdirSync(run.workspaceDir).length > 0) {
-    problems.push(`workspace ${run.workspaceDir} is not empty`);
-  }
+  // Each run's workspace is a directory made for it alone, removed when the run ends.
+  if (existsSync(run.workspaceDir)) problems.push(`workspace ${run.workspaceDir} still exists`);
   const pids = harness.sandboxProcesses();
   if (pids.length > 0) problems.push(`sandbox processes left: ${pids.join(', ')}`);
   return problems;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, LimitOutOfRangeError } from '../sandbox/limits.ts';
 import { baseSandboxEnv } from '../sandbox/sandbox-environment.ts';
-import { resolveToolLimits, toolEnv } from './run-tool.ts';
+import { resolveToolLimits, toolEnv } from './tool-env.ts';
 
 describe('resolveToolLimits', () => {
   it("lays the run's request over the tool's defaults over the server's", () => {

@@ -1,0 +1,159 @@
+import type { WorkspaceSnapshot } from '../artifacts/workspace-snapshot.ts';
+import { runInSandbox, type PreparedCommand, type RunPhase } from '../run-path/run-in-sandbox.ts';
+import { snippetCommand } from '../run-path/snippet-command.ts';
+import type { EndState } from '../run-state.ts';
+import type { SandboxHost } from '../sandbox/sandbox-host.ts';
+import { ENGINE_DEFAULTS } from './engine-defaults.ts';
+import { InvalidRunRequestError } from './engine-errors.ts';
+import type { ExecutorConfig, RunRecord } from './executor-types.ts';
+import { createOutputPipeline } from './output-pipeline.ts';
+import type { RunEventInput, RunResult, RunWarning } from './run-events.ts';
+import type { RunRequest } from './run-request.ts';
+import type { InspectedWorkspace, WorkspaceInspector } from './workspace-inspector.ts';
+
+export interface ExecuteRunContext {
+  host: SandboxHost;
+  config: ExecutorConfig;
+  inspector: WorkspaceInspector;
+  emit(event: RunEventInput): void;
+  onInternalError(error: unknown, phase: RunPhase): void;
+}
+
+/** The result of a run that never started its program. */
+export function notStartedResult(
+  record: RunRecord,
+  state: EndState,
+  error: string | null,
+): RunResult {
+  return {
+    state,
+    exitCode: null,
+    signal: null,
+    queuedAt: record.queuedAt,
+    startedAt: record.startedAt,
+    finishedAt: Date.now(),
+    durationMs: 0,
+    usage: { cpuMs: 0, peakMemoryBytes: 0 },
+    warnings: record.warnings,
+    error,
+    outputBytes: { stdout: 0, stderr: 0 },
+    outputLines: 0,
+    artifacts: [],
+  };
+}
+
+/** The run's files put into its workspace, and what to start. */
+function prepareRequest(
+  context: ExecuteRunContext,
+  record: RunRecord,
+): (workspaceDir: string) => Promise<PreparedCommand> {
+  const request: RunRequest = record.request;
+  const { host, config } = context;
+  if (request.kind === 'snippet') {
+    return snippetCommand({ language: request.language, code: request.code, owner: host.runAs });
+  }
+  const tools = config.tools;
+  if (!tools)
+    return () =>
+      Promise.reject(new InvalidRunRequestError('toolId', 'this executor runs no tools'));
+  return (workspaceDir) =>
+    tools.prepare({
+      toolId: request.toolId,
+      projectDir: request.projectDir,
+      workspaceDir,
+      workspaceBytes: record.limits.workspaceBytes,
+      entry: request.entry,
+      owner: host.runAs,
+    });
+}
+
+/**
+ * One run of the engine through the run path: output through the pipeline, live usage, artifacts
+ * and the result value read before the workspace goes. Never throws: every way a run can go ends
+ * in a result (runbox's own failures as `error`, with the details to onInternalError).
+ */
+export async function executeRun(
+  context: ExecuteRunContext,
+  record: RunRecord,
+  control: { signal: AbortSignal; interrupted: () => boolean },
+): Promise<RunResult> {
+  const { config, inspector, emit } = context;
+  const output = config.output ?? {};
+  const pipeline = createOutputPipeline({
+    maxLineBytes: output.maxLineBytes ?? ENGINE_DEFAULTS.maxLineBytes,
+    maxLines: output.maxLines ?? ENGINE_DEFAULTS.maxOutputLines,
+    partialFlushMs: output.partialFlushMs ?? ENGINE_DEFAULTS.partialFlushMs,
+    redactPatterns: output.redactPatterns ?? [],
+    pii: record.request.outputFilters?.pii ?? output.pii ?? false,
+    emit,
+  });
+  const prepare = prepareRequest(context, record);
+  let before: WorkspaceSnapshot | null = null;
+  const outcome = await runInSandbox<InspectedWorkspace>(context.host, {
+    runId: record.id,
+    limits: record.limits,
+    prepare: async (workspaceDir) => {
+      const command = await prepare(workspaceDir);
+      before = await inspector.snapshot(workspaceDir);
+      return command;
+    },
+    stdin: record.request.kind === 'snippet' ? record.request.stdin : undefined,
+    onOutput: (stream, chunk) => pipeline.push(stream, chunk),
+    onUsage: (usage) => {
+      record.usage = { cpuMs: usage.cpuMs, memoryBytes: usage.currentMemoryBytes };
+      emit({ type: 'usage', cpuMs: usage.cpuMs, memoryBytes: usage.currentMemoryBytes });
+    },
+    usageIntervalMs: config.usageIntervalMs ?? ENGINE_DEFAULTS.usageIntervalMs,
+    signal: control.signal,
+    inspect: (workspaceDir) => {
+      if (!before) throw new Error('the workspace was not listed before the run');
+      return inspector.inspect({ runId: record.id, workspaceDir, before, request: record.request });
+    },
+    onInternalError: context.onInternalError,
+  });
+  pipeline.finish();
+
+  const interrupt = (state: EndState): EndState =>
+    state === 'cancelled' && control.interrupted() ? 'interrupted' : state;
+  const { report } = outcome;
+  if (!report) return notStartedResult(record, interrupt(outcome.state), outcome.failure);
+
+  const warnings: RunWarning[] = [...record.warnings];
+  const delivered = Math.min(record.limits.outputBytes, report.stdoutBytes + report.stderrBytes);
+  if (report.outputLimitExceeded && !pipeline.lineLimitHit()) {
+    emit({
+      type: 'truncated',
+      reason: 'bytes',
+      limit: record.limits.outputBytes,
+      droppedBytes: report.stdoutBytes + report.stderrBytes - delivered,
+    });
+  }
+  const inspected = outcome.inspected;
+  if (inspected) warnings.push(...inspected.warnings);
+  if (outcome.inspectFailed) {
+    warnings.push({
+      check: 'artifact',
+      rule: 'internal',
+      message: "runbox could not keep this run's files (its own fault; the server log has why)",
+    });
+  }
+  if (report.setupFailed) {
+    warnings.push({ check: 'sandbox', message: outcome.failure ?? 'the sandbox did not start' });
+  }
+  return {
+    state: interrupt(outcome.state),
+    exitCode: report.exitCode,
+    signal: report.signal,
+    queuedAt: record.queuedAt,
+    startedAt: report.startedAt,
+    finishedAt: report.finishedAt,
+    durationMs: report.durationMs,
+    usage: { cpuMs: report.usage.cpuMs, peakMemoryBytes: report.usage.peakMemoryBytes },
+    warnings,
+    error: outcome.failure,
+    outputBytes: { stdout: report.stdoutBytes, stderr: report.stderrBytes },
+    outputLines: pipeline.lines(),
+    artifacts: inspected?.artifacts ?? [],
+    ...(inspected && 'value' in inspected ? { value: inspected.value } : {}),
+  };
+}

@@ -1,0 +1,153 @@
+import type { SandboxLimits } from '../sandbox/limits.ts';
+import type { SandboxHost } from '../sandbox/sandbox-host.ts';
+import type { RunPhase } from '../run-path/run-in-sandbox.ts';
+import type { RunState } from '../run-state.ts';
+import type { ValidationPolicy } from '../validation/validate-code.ts';
+import type { BatchLimits } from './event-batch.ts';
+import type { RunEvent, RunResult, RunWarning } from './run-events.ts';
+import type { RunRequest } from './run-request.ts';
+import type { ToolSupport } from './tool-support.ts';
+
+/** A run as the engine knows it. */
+export interface RunRecord {
+  id: string;
+  state: RunState;
+  request: RunRequest;
+  /** Opaque labels of the caller (owner, project), kept and returned, never interpreted. */
+  meta: Readonly<Record<string, string>>;
+  priority: number;
+  kindKey: string;
+  limits: SandboxLimits;
+  warnings: RunWarning[];
+  queuedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  /** Latest CPU and memory while running. */
+  usage: { cpuMs: number; memoryBytes: number } | null;
+  result: RunResult | null;
+}
+
+export interface ExecutorHooks {
+  /** Every event of every run, in order per run, as it is made (the store batches its writes). */
+  onEvent?(run: RunRecord, event: RunEvent): void;
+  /** Events older than the in-memory log keeps, for a subscriber that comes back late. */
+  readEvents?(runId: string, afterSeq: number, limit: number): Promise<RunEvent[]>;
+  /** onEvent threw; the run goes on regardless. */
+  onHookError?(error: unknown, run: RunRecord, event: RunEvent): void;
+  /**
+   * runbox itself failed in a phase of the run (the run ends `error`, or keeps its end state with
+   * a warning when only inspecting its files failed). The run's own message names no host path;
+   * this has the whole error, for the log.
+   */
+  onInternalError?(error: unknown, run: RunRecord, phase: RunPhase): void;
+}
+
+export interface ExecutorConfig {
+  host: SandboxHost;
+  /** Runs at once. @default ENGINE_DEFAULTS.concurrency (the cores) */
+  concurrency?: number;
+  /** Waiting runs at most; beyond it submit fails with QueueFullError. @default ENGINE_DEFAULTS.maxQueueLength */
+  maxQueueLength?: number;
+  /** Per-run limit defaults and the server maximums. Defaults: DEFAULT_LIMITS, DEFAULT_MAXIMUMS. */
+  limits?: { defaults?: SandboxLimits; maximums?: SandboxLimits };
+  /** Size, secret and dangerous-pattern policy for snippets. */
+  validation?: ValidationPolicy;
+  /** Check a snippet's syntax inside the sandbox before it is queued. @default ENGINE_DEFAULTS.syntaxCheck */
+  syntaxCheck?: boolean;
+  output?: {
+    /** Longest line before it is cut into pieces. @default ENGINE_DEFAULTS.maxLineBytes */
+    maxLineBytes?: number;
+    /** Lines per run before it ends as output_limit. @default ENGINE_DEFAULTS.maxOutputLines */
+    maxLines?: number;
+    /** A line without newline is shown after this long. @default ENGINE_DEFAULTS.partialFlushMs */
+    partialFlushMs?: number;
+    /** Secret patterns to redact besides the built-in kinds. */
+    redactPatterns?: RegExp[];
+    /**
+     * Replace e-mail addresses, phone, card and IBAN numbers in output with per-run tokens
+     * (`<EMAIL_1>`) for runs whose request does not say (`outputFilters.pii`). @default false
+     */
+    pii?: boolean;
+  };
+  /** Events kept in memory per run; older ones come from hooks.readEvents. @default ENGINE_DEFAULTS.logMaxEvents */
+  logMaxEvents?: number;
+  /** Ended runs kept in memory. @default ENGINE_DEFAULTS.keepEndedRuns */
+  keepEndedRuns?: number;
+  /** Time between live usage events while running. @default ENGINE_DEFAULTS.usageIntervalMs */
+  usageIntervalMs?: number;
+  tools?: ToolSupport;
+  /** Where the files runs create are kept for download; null keeps none. Default null. */
+  artifactsRoot?: string | null;
+  hooks?: ExecutorHooks;
+}
+
+export interface SubmitOptions {
+  /** Reuse an id (a queued run coming back after a restart). Default: a new UUID. */
+  id?: string;
+  meta?: Record<string, string>;
+  /** Higher runs first. Default 0. */
+  priority?: number;
+  /** When the run was first queued (a run coming back after a restart). Default now. */
+  queuedAt?: number;
+  /** Its events up to this seq are stored already (a run coming back after a restart). Default 0. */
+  lastSeq?: number;
+  /**
+   * Called once the run passed every check, before its first event and before it is queued (the
+   * API stores the run here). If it throws, submit throws and nothing is queued.
+   */
+  beforeQueue?: (record: RunRecord) => void;
+}
+
+export interface QueueEntry {
+  id: string;
+  meta: Readonly<Record<string, string>>;
+  kindKey: string;
+  queuedAt: number;
+  startedAt: number | null;
+  position: number | null;
+  estimatedWaitMs: number | null;
+  usage: { cpuMs: number; memoryBytes: number } | null;
+}
+
+export interface QueueSnapshot {
+  waiting: QueueEntry[];
+  running: QueueEntry[];
+  concurrency: number;
+  paused: boolean;
+  maxQueueLength: number;
+  /** What a run submitted now would wait. */
+  estimatedWaitMs: number;
+}
+
+export interface Executor {
+  submit(request: unknown, options?: SubmitOptions): Promise<RunRecord>;
+  cancel(runId: string): RunRecord;
+  get(runId: string): RunRecord;
+  /** The run's events after `afterSeq` (default 0: all), then live ones, until its `end` event. */
+  events(
+    runId: string,
+    options?: { afterSeq?: number; signal?: AbortSignal },
+  ): AsyncIterable<RunEvent>;
+  /**
+   * The same events in batches: what is already there when the subscriber asks goes out
+   * together (within `limits`), so a subscriber that fell behind catches up in few steps.
+   */
+  eventBatches(
+    runId: string,
+    options?: { afterSeq?: number; signal?: AbortSignal; limits?: BatchLimits },
+  ): AsyncIterable<RunEvent[]>;
+  queue(): QueueSnapshot;
+  /**
+   * Calls `listener` whenever what queue() shows may have changed: a run queued, started, ended
+   * or cancelled, its usage updated, the concurrency changed, the queue paused or resumed. Calls
+   * come at most once per turn of the event loop. Returns the function that stops them.
+   */
+  onQueueChange(listener: () => void): () => void;
+  setConcurrency(concurrency: number): void;
+  pause(): void;
+  resume(): void;
+  /** Stops taking runs, lets running ones finish up to the deadline, ends the rest as interrupted. */
+  shutdown(options: {
+    deadlineMs: number;
+  }): Promise<{ interrupted: string[]; leftQueued: string[] }>;
+}

@@ -1,0 +1,295 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import {
+  access,
+  chmod,
+  copyFile,
+  cp,
+  mkdir,
+  readdir,
+  readFile,
+  realpath,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { mountPointsUnder, parseMountInfo, pathInFilesystem } from './mount-table.ts';
+import type { ReadOnlyMount } from './sandbox-command.ts';
+import {
+  HOST_ETC_COPIES,
+  MASKED_PROC_FILES,
+  SANDBOX_OPT_DIR,
+  syntheticEtcFiles,
+} from './sandbox-environment.ts';
+
+const run = promisify(execFile);
+
+/**
+ * 'tmpfs': a private tmpfs the host mounts (root): every bind from it shows a path from the
+ * tmpfs's own root (`/etc`, `/opt/runbox`), which names nothing of the host.
+ * 'directory': a plain directory in the sandbox directory; its binds show where it is, unless the
+ * sandbox directory is itself the root of a filesystem (a tmpfs of its own, as in docker/compose).
+ */
+export type SandboxFilesMechanism = 'tmpfs' | 'directory';
+
+/** Where one piece of what the sandbox sees under /opt/runbox comes from. */
+export interface SandboxFileSource {
+  /** On the host: a file or a directory. */
+  source: string;
+  /** Inside the sandbox, under /opt/runbox. */
+  dest: string;
+  /** Skip it when the source does not exist (the sandbox tools). */
+  optional?: boolean;
+}
+
+export interface SandboxFilesOptions {
+  /**
+   * `<sandbox dir>/files`: each host's files go in a directory of their own under it, named for
+   * the process, so that a `./runbox doctor` or `exec` beside a live server on the same sandbox
+   * directory never touches the server's; those of processes that are gone are removed.
+   */
+  parent: string;
+  /** Mount a private tmpfs for them; a plain directory when false or when the mount fails. */
+  useTmpfs: boolean;
+  /** What appears under /opt/runbox: the Node binary, the language runners, the sandbox tools. */
+  sources: readonly SandboxFileSource[];
+}
+
+export interface SandboxFiles {
+  readonly mechanism: SandboxFilesMechanism;
+  /** This host's directory: `<parent>/<pid>-<random>`. */
+  readonly root: string;
+  /**
+   * True when no bind made from here shows a host path: the root of a tmpfs, or a directory at
+   * the root of its filesystem. False: the sandbox's mountinfo names the sandbox directory, and
+   * the sources bound from the host (the toolchain's Node, the checkout's runners) by their paths.
+   */
+  readonly hidesHostLayout: boolean;
+  /** Why a tmpfs was wanted but not used; null otherwise. */
+  readonly tmpfsUnavailable: string | null;
+  /** Bytes copied in (the price of hiding what would otherwise be bound from the host). */
+  readonly copiedBytes: number;
+  /**
+   * The read-only binds every run gets: /etc, /opt/runbox, what is bound from the host instead
+   * of copied, and an empty file over each host-describing /proc file (made after /proc).
+   */
+  readonly mounts: readonly ReadOnlyMount[];
+  /** Unmounts the tmpfs (lazily: a sandbox still starting may hold it) and removes the files. */
+  close(): Promise<void>;
+}
+
+/**
+ * A source that lives under /usr is bound where it is: the sandbox sees /usr already, so its path
+ * says nothing new (the Docker image's Node is /usr/local/bin/node).
+ */
+function isUnderUsr(path: string): boolean {
+  return path.startsWith('/usr/');
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readMounts(): Promise<ReturnType<typeof parseMountInfo>> {
+  return parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8'));
+}
+
+/** Detaches whatever is mounted at or under `dir`. */
+async function unmountUnder(dir: string): Promise<void> {
+  for (const mountPoint of mountPointsUnder(dir, await readMounts())) {
+    await run('umount', ['-l', mountPoint]);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error instanceof Error && 'code' in error && error.code === 'EPERM';
+  }
+}
+
+/** Removes the files of hosts whose process is gone (a server that died kept its tmpfs mounted). */
+async function removeStaleFiles(parent: string): Promise<void> {
+  for (const name of await readdir(parent)) {
+    const pid = Number.parseInt(name, 10);
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+    await unmountUnder(join(parent, name));
+    await rm(join(parent, name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * A tmpfs outlives a server that is killed (SIGKILL, the OOM killer) with ~180 MB in it until the
+ * next start on the same sandbox directory, and a test's or a bench's directory has none. This
+ * process, in a session of its own so that a kill of the server's process group spares it, waits
+ * for the end of a pipe only the server holds (the kernel closes it however the server ends) and
+ * then detaches and removes the files.
+ */
+function startFilesWatchdog(root: string): ChildProcess {
+  const watchdog = spawn(
+    'sh',
+    [
+      '-c',
+      'read -r _; umount -l -- "$1" 2>/dev/null; rm -rf -- "$1"',
+      'runbox-files-watchdog',
+      root,
+    ],
+    { stdio: ['pipe', 'ignore', 'ignore'], detached: true },
+  );
+  watchdog.on('error', () => {});
+  watchdog.stdin?.on('error', () => {});
+  // Neither the process nor its pipe keeps the server's event loop alive.
+  watchdog.unref();
+  (watchdog.stdin as (NodeJS.WritableStream & { unref?: () => void }) | null)?.unref?.();
+  return watchdog;
+}
+
+/** The sandbox's /etc: synthetic accounts and hosts, plus copies of what runtimes read. */
+async function writeSandboxEtc(etcDir: string): Promise<void> {
+  await mkdir(etcDir, { mode: 0o755 });
+  await chmod(etcDir, 0o755);
+  for (const path of HOST_ETC_COPIES) {
+    try {
+      await cp(path, join(etcDir, basename(path)), { recursive: true, verbatimSymlinks: true });
+    } catch (error) {
+      if (!(error instanceof Error && 'code' in error && error.code === 'ENOENT')) throw error;
+    }
+  }
+  for (const [name, content] of Object.entries(syntheticEtcFiles())) {
+    await writeFile(join(etcDir, name), content, { mode: 0o644 });
+  }
+}
+
+/** Copies a file or a directory tree (links kept as links, modes kept); returns the bytes. */
+async function copyInto(source: string, target: string): Promise<number> {
+  const info = await stat(source);
+  if (info.isDirectory()) {
+    // cp(1): Node's fs.cp took several times as long on the sandbox tools' 3,000 files.
+    await run('cp', ['-RP', '--preserve=mode,timestamps', '--', source, target]);
+    const { stdout } = await run('du', ['-sb', '--', target]);
+    return Number(stdout.split('\t')[0]) || 0;
+  }
+  await copyFile(source, target);
+  await chmod(target, info.mode & 0o7777);
+  return info.size;
+}
+
+/**
+ * The sandbox's own files, laid out as the sandbox sees them (`etc/`, `opt/runbox/…`, `empty`),
+ * in one place whose binds name nothing of the host. A bind shows its source's path inside the
+ * source's filesystem (mountinfo's fourth field) wherever it is bound, so what would name the
+ * checkout, the toolchain or the sandbox directory is copied here instead; this is the copy's
+ * price, paid once at start. When the copy would hide nothing (a plain directory not at a
+ * filesystem's root), the sources are bound from the host as they are and nothing big is copied.
+ */
+export async function prepareSandboxFiles(options: SandboxFilesOptions): Promise<SandboxFiles> {
+  const { parent } = options;
+  await mkdir(parent, { recursive: true, mode: 0o755 });
+  await chmod(parent, 0o755);
+  await removeStaleFiles(parent);
+  const root = join(parent, `${process.pid}-${randomBytes(4).toString('hex')}`);
+  await mkdir(root, { mode: 0o755 });
+  await chmod(root, 0o755);
+
+  let mechanism: SandboxFilesMechanism = 'directory';
+  let watchdog: ChildProcess | null = null;
+  let tmpfsUnavailable: string | null = null;
+  if (options.useTmpfs) {
+    try {
+      await run('mount', ['-t', 'tmpfs', '-o', 'mode=0755,nosuid,nodev', 'runbox-files', root]);
+      mechanism = 'tmpfs';
+      watchdog = startFilesWatchdog(root);
+    } catch (error) {
+      tmpfsUnavailable = error instanceof Error ? error.message.trim() : String(error);
+    }
+  }
+  // A directory hides as much only when the sandbox directory is the root of its filesystem: the
+  // binds then show `/files/<name>/etc`.
+  const hidesHostLayout =
+    mechanism === 'tmpfs' ||
+    pathInFilesystem(await realpath(parent), await readMounts()) === `/${basename(parent)}`;
+
+  let copiedBytes = 0;
+  const hostBinds: ReadOnlyMount[] = [];
+  const optDir = join(root, SANDBOX_OPT_DIR.slice(1));
+  try {
+    await writeSandboxEtc(join(root, 'etc'));
+    await mkdir(optDir, { recursive: true, mode: 0o755 });
+    for (const { source, dest, optional } of options.sources) {
+      if (!dest.startsWith(`${SANDBOX_OPT_DIR}/`)) {
+        throw new TypeError(`${dest} is not under ${SANDBOX_OPT_DIR}`);
+      }
+      if (optional && !(await exists(source))) continue;
+      const target = join(root, dest.slice(1));
+      await mkdir(dirname(target), { recursive: true, mode: 0o755 });
+      const realSource = await realpath(source);
+      if (hidesHostLayout && !isUnderUsr(realSource)) {
+        copiedBytes += await copyInto(realSource, target);
+        continue;
+      }
+      // Bound from the host: an empty mount point here, under the bind of /opt/runbox.
+      if ((await stat(realSource)).isDirectory()) await mkdir(target, { mode: 0o755 });
+      else await writeFile(target, '', { mode: 0o444 });
+      hostBinds.push({ source: realSource, dest });
+    }
+    // Reads as empty wherever it covers a /proc file; a file of ours, so its path is neutral too.
+    await writeFile(join(root, 'empty'), '', { mode: 0o444 });
+    if (mechanism === 'tmpfs') await run('mount', ['-o', 'remount,ro', root]);
+  } catch (error) {
+    await unmountUnder(root).catch(() => {});
+    await rm(root, { recursive: true, force: true }).catch(() => {});
+    watchdog?.stdin?.end();
+    throw error;
+  }
+
+  const masks: ReadOnlyMount[] = [];
+  for (const procFile of MASKED_PROC_FILES) {
+    // Which of them exist depends on the kernel's configuration, the same inside and out. One that
+    // only root may read is unreadable inside already (the sandbox is never the host's root), and
+    // each bind costs every run's start about 0.1 ms.
+    const mode = await stat(procFile).then(
+      (info) => info.mode,
+      () => 0,
+    );
+    if (mode & 0o004) masks.push({ source: join(root, 'empty'), dest: procFile });
+  }
+
+  return {
+    mechanism,
+    root,
+    hidesHostLayout,
+    tmpfsUnavailable,
+    copiedBytes,
+    mounts: [
+      { source: join(root, 'etc'), dest: '/etc' },
+      { source: optDir, dest: SANDBOX_OPT_DIR },
+      ...hostBinds,
+      ...masks,
+    ],
+    async close() {
+      try {
+        await unmountUnder(root);
+        await rm(root, { recursive: true, force: true });
+      } finally {
+        // Finds nothing left to do, and ends; waited for, so that it is reaped here, not left to
+        // an init that may never reap it.
+        if (watchdog && watchdog.exitCode === null && watchdog.signalCode === null) {
+          const ended = new Promise<void>((resolve) => watchdog?.once('exit', () => resolve()));
+          watchdog.stdin?.end();
+          await Promise.race([ended, sleep(2_000, undefined, { ref: false })]);
+        }
+      }
+    },
+  };
+}

@@ -1,6 +1,14 @@
 import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
+  createRedisDriver,
+  createRunWorker,
+  type RedisDriver,
+  type RunWorker,
+} from '@runbox/cluster';
+import {
+  claimSandboxDir,
   createExecutor,
   createSandboxHost,
   createToolCatalog,
@@ -13,10 +21,10 @@ import { createLogger, loggerToFunction, runLogger, type Logger } from './logger
 import { createMetrics } from './metrics.ts';
 import { createCreateThrottle } from './create-throttle.ts';
 import { createOwnerCookies } from './owner-cookie.ts';
+import { createProjectDigests } from './project-digests.ts';
 import { loadOwnerCookieKey } from './owner-cookie-key.ts';
 import { usageOfOwners } from './owner-usage.ts';
 import { createRateLimiter } from './rate-limiter.ts';
-import { claimSandboxDir } from './sandbox-dir-claim.ts';
 import { createRunboxServer, type PageHandler, type RunboxServer } from './server.ts';
 import type { Services } from './services.ts';
 import { openStore, type Store } from './store/index.ts';
@@ -85,7 +93,11 @@ export async function startRunbox(
     dataDir: config.dataDir,
     onError: (error) => warn(`store: ${error.message}`),
   });
-  const recovery = store.recoverAfterCrash({ keepQueuedEvents: true });
+  // With workers elsewhere, runs that were running went on without this process: follow them.
+  const recovery = store.recoverAfterCrash({
+    keepQueuedEvents: true,
+    keepRunning: config.cluster !== null,
+  });
   if (recovery.interrupted.length > 0)
     log(`${recovery.interrupted.length} runs were running when the server stopped: interrupted`);
 
@@ -106,12 +118,34 @@ export async function startRunbox(
   const metrics = createMetrics({
     executor: () => executor,
     refusals: () => rateLimiter.refusals(),
+    cluster: () => driver,
   });
+  const selfTestHolds = selfTest.ok || config.executor.allowUnsafeSandbox;
+  const projectDigests = createProjectDigests();
+  const driver: RedisDriver | null = config.cluster
+    ? await createRedisDriver({
+        url: config.cluster.redisUrl,
+        concurrency: config.cluster.concurrencyCap,
+        leaseMs: config.cluster.leaseMs,
+        output: { maxLines: config.maxOutputLines, pii: config.piiFilter },
+        projectDigest: (dir) => projectDigests.digestOf(dir),
+        beforeCursor: () => store.flush(),
+        deferRelay: true,
+        log: {
+          warn,
+          error: (error, message) => logger.error({ err: error }, message),
+        },
+      })
+    : null;
   executor = createExecutor({
     host,
+    ...(driver ? { driver } : {}),
     concurrency: config.concurrency,
     maxQueueLength: config.maxQueueLength,
     limits: { maximums: config.maximums },
+    // An API without a worker of its own may have no working sandbox: the worker's interpreter
+    // reports a syntax error as the run's own failure instead.
+    syntaxCheck: config.cluster?.role !== 'api',
     output: { maxLines: config.maxOutputLines, pii: config.piiFilter },
     artifactsRoot: paths.artifacts,
     tools,
@@ -142,8 +176,39 @@ export async function startRunbox(
         logger.error({ err: error, runId: run.id, phase }, `runbox failed a run in its ${phase}`),
     },
   });
-  const selfTestHolds = selfTest.ok || config.executor.allowUnsafeSandbox;
-  if (!selfTestHolds) executor.pause();
+  // With workers elsewhere a pause would stop them all: this host's failing sandbox only keeps
+  // its own worker from starting.
+  if (!selfTestHolds && !driver) executor.pause();
+  let localWorker: RunWorker | null = null;
+  if (config.cluster?.role === 'all' && selfTestHolds) {
+    // The worker of `./runbox start` shares this process's sandbox host and data directory: it
+    // keeps a run's files where the API serves them and reads projects where they are stored.
+    localWorker = createRunWorker({
+      url: config.cluster.redisUrl,
+      name: `${hostname()}-${process.pid}`,
+      address: `${hostname()}:${process.pid}`,
+      concurrency: config.concurrency,
+      leaseMs: config.cluster.leaseMs,
+      host,
+      tools,
+      maximums: config.maximums,
+      artifactsRoot: paths.artifacts,
+      projects: {
+        get(digest) {
+          const dir = projectDigests.dirOf(digest);
+          if (!dir) return Promise.reject(new Error(`no project with digest ${digest} here`));
+          return Promise.resolve({ dir, release() {} });
+        },
+      },
+      selfTest: 'ok',
+      log: {
+        info: log,
+        warn,
+        error: (error, message) => logger.error({ err: error }, message),
+      },
+    });
+    localWorker.start();
+  }
 
   for (const entry of recovery.requeue) {
     try {
@@ -160,6 +225,28 @@ export async function startRunbox(
       );
     }
   }
+
+  for (const entry of recovery.resume) {
+    try {
+      await executor.submit(entry.request, {
+        id: entry.id,
+        meta: { owner: entry.owner },
+        priority: entry.priority,
+        queuedAt: entry.queuedAt,
+        lastSeq: entry.lastSeq,
+        resume: { startedAt: entry.startedAt },
+      });
+    } catch (error) {
+      warn(
+        `run ${entry.id} could not be followed again: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+  if (recovery.resume.length > 0)
+    log(
+      `${recovery.resume.length} runs were running on workers when the server stopped: following them`,
+    );
+  await driver?.startRelay();
 
   const heartbeat = setInterval(() => {
     executor.queue();
@@ -180,8 +267,10 @@ export async function startRunbox(
     metrics,
     selfTest,
     paths,
+    projectDigests,
+    cluster: driver,
     heartbeat: () => lastBeat,
-    accepting: () => accepting && selfTestHolds,
+    accepting: () => accepting && (selfTestHolds || driver !== null),
   };
   const server = createRunboxServer(services, options.pages);
   await new Promise<void>((resolve, reject) => {
@@ -201,6 +290,7 @@ export async function startRunbox(
       stopping ??= (async () => {
         accepting = false;
         server.broadcastReconnect();
+        await localWorker?.stop({ deadlineMs: config.shutdownDeadlineMs });
         const outcome = await executor.shutdown({ deadlineMs: config.shutdownDeadlineMs });
         if (outcome.interrupted.length > 0)
           log(`${outcome.interrupted.length} runs interrupted by the shutdown`);

@@ -8,6 +8,7 @@ import {
   type HostEnv,
   type SandboxLimits,
 } from '@runbox/executor';
+import { checkRedisUrl } from '@runbox/cluster';
 import { z } from 'zod';
 import { parseTrustedProxy, type TrustedProxy } from './client-address.ts';
 
@@ -25,7 +26,8 @@ const serverEnvSchema = z.object({
   RUNBOX_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** name:key pairs, comma-separated: scripts authenticate with `Authorization: Bearer <key>`. */
   RUNBOX_API_KEYS: z.string().default(''),
-  RUNBOX_CONCURRENCY: intFrom(1, 256).default(ENGINE_DEFAULTS.concurrency),
+  /** Unset: the cores (embedded), or no cap beyond the workers' own (redis). */
+  RUNBOX_CONCURRENCY: intFrom(1, 256).optional(),
   RUNBOX_MAX_QUEUE: intFrom(1, 100_000).default(ENGINE_DEFAULTS.maxQueueLength),
   RUNBOX_RUNS_PER_HOUR: intFrom(1, 1_000_000).default(120),
   RUNBOX_CONCURRENT_RUNS_PER_OWNER: intFrom(1, 10_000).default(4),
@@ -72,6 +74,14 @@ const serverEnvSchema = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+  /** Set: runs are BullMQ jobs in this Redis, run by workers (`./runbox worker`). */
+  RUNBOX_REDIS_URL: z.string().min(1).optional(),
+  /** `api`: this process runs no worker of its own (needs RUNBOX_REDIS_URL). */
+  RUNBOX_ROLE: z.enum(['all', 'api']).default('all'),
+  /** What workers present to fetch project files and send artifacts; unset: those routes are off. */
+  RUNBOX_WORKER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** A worker that has not renewed its lease for this long is gone; its runs end interrupted. */
+  RUNBOX_WORKER_LEASE_MS: intFrom(1_000, 600_000).default(10_000),
 });
 
 export interface ServerConfig {
@@ -107,6 +117,18 @@ export interface ServerConfig {
   logLevel: string;
   dev: boolean;
   executor: HostEnv;
+  /** Null: the embedded default (runs wait and run in this process). */
+  cluster: ClusterConfig | null;
+}
+
+export interface ClusterConfig {
+  redisUrl: string;
+  /** RUNBOX_CONCURRENCY when set: runs at once across all workers. Null: the workers' own. */
+  concurrencyCap: number | null;
+  /** `all`: this process also runs a worker; `api`: it only accepts and follows runs. */
+  role: 'all' | 'api';
+  workerToken: string | null;
+  leaseMs: number;
 }
 
 /** The executor's class: one configuration error for the server's variables and the executor's. */
@@ -138,6 +160,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ServerC
   }
   const value = parsed.data;
   const executor = hostEnvFrom(env);
+  if (value.RUNBOX_REDIS_URL !== undefined) checkRedisUrl(value.RUNBOX_REDIS_URL);
+  else if (value.RUNBOX_ROLE === 'api')
+    throw new ConfigError(
+      'RUNBOX_ROLE',
+      'api needs RUNBOX_REDIS_URL (the workers take runs from it)',
+    );
   return {
     port: value.PORT,
     host: value.HOST,
@@ -145,7 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ServerC
     adminToken: value.RUNBOX_ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),
     adminTokenGenerated: value.RUNBOX_ADMIN_TOKEN === undefined,
     apiKeys: parseApiKeys(value.RUNBOX_API_KEYS),
-    concurrency: value.RUNBOX_CONCURRENCY,
+    concurrency: value.RUNBOX_CONCURRENCY ?? ENGINE_DEFAULTS.concurrency,
     maxQueueLength: value.RUNBOX_MAX_QUEUE,
     rateLimits: {
       runsPerHour: value.RUNBOX_RUNS_PER_HOUR,
@@ -173,5 +201,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ServerC
     logLevel: value.RUNBOX_LOG_LEVEL,
     dev: value.NODE_ENV === 'development',
     executor,
+    cluster:
+      value.RUNBOX_REDIS_URL === undefined
+        ? null
+        : {
+            redisUrl: value.RUNBOX_REDIS_URL,
+            concurrencyCap: value.RUNBOX_CONCURRENCY ?? null,
+            role: value.RUNBOX_ROLE,
+            workerToken: value.RUNBOX_WORKER_TOKEN ?? null,
+            leaseMs: value.RUNBOX_WORKER_LEASE_MS,
+          },
   };
 }

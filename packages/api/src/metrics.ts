@@ -1,3 +1,4 @@
+import type { WorkerInfo } from '@runbox/cluster';
 import type { Executor, RunEvent, RunRecord } from '@runbox/executor';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -11,9 +12,14 @@ export interface Metrics {
   subscriptionEnded(): void;
 }
 
+/** How long a scrape waits for Redis to list the workers before it goes on without them. */
+export const WORKERS_SCRAPE_TIMEOUT_MS = 2_000;
+
 export function createMetrics(sources: {
   executor: () => Executor;
   refusals: () => number;
+  /** The workers of the redis driver; absent or null in the embedded default (no worker series). */
+  cluster?: () => { workers(): Promise<WorkerInfo[]> } | null;
 }): Metrics {
   const registry = new Registry();
   const runsTotal = new Counter({
@@ -80,6 +86,7 @@ export function createMetrics(sources: {
       this.set(sources.refusals());
     },
   });
+  registerWorkerGauges(registry, () => sources.cluster?.() ?? null);
 
   return {
     registry,
@@ -103,4 +110,70 @@ export function createMetrics(sources: {
     subscriptionStarted: () => subscriptions.inc(),
     subscriptionEnded: () => subscriptions.dec(),
   };
+}
+
+/**
+ * Per-worker gauges, labelled `worker`, read from the workers' leases at scrape time. The four
+ * gauges of one scrape share one read of Redis; a worker whose lease lapsed has no series.
+ */
+function registerWorkerGauges(
+  registry: Registry,
+  cluster: () => { workers(): Promise<WorkerInfo[]> } | null,
+): void {
+  let reading: Promise<WorkerInfo[]> | null = null;
+  // The registry collects every metric at once, so the first gauge's read is the others' too.
+  const workers = (): Promise<WorkerInfo[]> => {
+    reading ??= listWorkers(cluster()).finally(() => {
+      reading = null;
+    });
+    return reading;
+  };
+  const gauge = (name: string, help: string, value: (worker: WorkerInfo, now: number) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['worker'],
+      registers: [registry],
+      async collect() {
+        const list = await workers();
+        const now = Date.now();
+        this.reset();
+        for (const worker of list) this.set({ worker: worker.name }, value(worker, now));
+      },
+    });
+  gauge('runbox_worker_running', 'Runs a worker is running now.', (worker) => worker.running);
+  gauge(
+    'runbox_worker_concurrency',
+    'Runs a worker takes at once.',
+    (worker) => worker.concurrency,
+  );
+  gauge(
+    'runbox_worker_heartbeat_age_seconds',
+    'Since a worker last renewed its lease.',
+    (worker, now) => Math.max(0, now - worker.heartbeatAt) / 1000,
+  );
+  gauge(
+    'runbox_worker_draining',
+    'Whether a worker is draining (1: it takes no new run).',
+    (worker) => (worker.draining ? 1 : 0),
+  );
+}
+
+/**
+ * The live workers, or none: an unreachable Redis must not fail or hold up the whole scrape
+ * (its commands wait for a reconnect), so after a while the scrape goes on without them.
+ */
+async function listWorkers(
+  cluster: { workers(): Promise<WorkerInfo[]> } | null,
+): Promise<WorkerInfo[]> {
+  if (!cluster) return [];
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<WorkerInfo[]>((resolve) => {
+    timer = setTimeout(() => resolve([]), WORKERS_SCRAPE_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([cluster.workers().catch(() => []), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -87,8 +87,13 @@ export async function createRun(
   identity: Identity & { owner: string },
   input: CreateRunInput,
 ): Promise<StoredRun> {
-  // A host whose sandbox failed its self-test runs no untrusted code (unless the operator opted out).
-  if (!services.selfTest.ok && !services.config.executor.allowUnsafeSandbox) {
+  // A host whose sandbox failed its self-test runs no untrusted code (unless the operator opted
+  // out). With workers elsewhere each worker proves its own, and takes no job while it fails.
+  if (
+    !services.config.cluster &&
+    !services.selfTest.ok &&
+    !services.config.executor.allowUnsafeSandbox
+  ) {
     throw new UnsafeSandboxError(services.selfTest);
   }
   const release = identity.isAdmin ? () => {} : services.rateLimiter.admit(identity.owner);

@@ -14,6 +14,7 @@ import {
 } from './http/request-guards.ts';
 import { addressKey, createClientAddressResolver } from './client-address.ts';
 import { anonymousIdentity, identify, sameSecret, type Identity } from './identity.ts';
+import { serveWorkerFiles, type WorkerFilesDeps } from './http/worker-files.ts';
 import { appRouter } from './router.ts';
 import type { Services } from './services.ts';
 import type { Context, SocketState } from './trpc.ts';
@@ -127,6 +128,20 @@ export function createRunboxServer(services: Services, pages?: PageHandler): Run
     };
   };
 
+  const workerFiles: WorkerFilesDeps = {
+    token: config.cluster?.workerToken ?? null,
+    projects: services.projectDigests,
+    artifactsRoot: services.paths.artifacts,
+    acceptsArtifacts(runId) {
+      try {
+        return services.executor.get(runId).state === 'running';
+      } catch {
+        return false;
+      }
+    },
+    uploadLimits: { maxFiles: 20_000, maxBytes: config.maximums.workspaceBytes },
+  };
+
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       services.log.error({ err: error, url: req.url }, 'request failed');
@@ -144,6 +159,8 @@ export function createRunboxServer(services: Services, pages?: PageHandler): Run
       const report = readiness(services);
       return sendJson(res, report.ready ? 200 : 503, report);
     }
+    // Workers of the redis driver, with the worker token: project files out, run files in.
+    if (await serveWorkerFiles(workerFiles, req, res)) return;
 
     // Every browser gets an anonymous owner the first time it comes, and a new one in place of a
     // cookie this server did not sign (made up, or tampered with): that one is never honoured.

@@ -1,7 +1,9 @@
+import type { WorkerInfo } from '@runbox/cluster';
 import type { Example, Executor, SandboxHost, SelfTestReport, ToolCatalog } from '@runbox/executor';
 import type { ServerConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import type { ProjectDigests } from './project-digests.ts';
 import type { OwnerCookies } from './owner-cookie.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import type { Store } from './store/index.ts';
@@ -20,6 +22,13 @@ export interface Services {
   /** The sandbox self-test of this start. */
   selfTest: SelfTestReport;
   paths: { projects: string; artifacts: string };
+  /** Projects and examples by the digest of their files, as workers ask for them. */
+  projectDigests: ProjectDigests;
+  /** The workers of the redis driver; null in the embedded default. */
+  cluster: {
+    workers(): Promise<WorkerInfo[]>;
+    drain(name: string, draining: boolean): Promise<void>;
+  } | null;
   /** When the executor last showed it is alive (ms since epoch). */
   heartbeat(): number;
   /** False once shutdown began. */

@@ -44,7 +44,13 @@ const SLEEP = { kind: 'snippet', language: 'bash', code: 'echo started\nsleep 20
 const QUICK = { kind: 'snippet', language: 'bash', code: 'echo quick\n' } as const;
 
 describe('without the admin token', () => {
-  const adminQueries = ['admin.queue', 'admin.selfTest', 'admin.rateLimits', 'admin.runs'];
+  const adminQueries = [
+    'admin.queue',
+    'admin.selfTest',
+    'admin.rateLimits',
+    'admin.runs',
+    'admin.workers',
+  ];
 
   it('every admin procedure is UNAUTHORIZED over HTTP, with no token or a wrong one', async () => {
     const wrong = makeClient(server.url, {
@@ -63,9 +69,12 @@ describe('without the admin token', () => {
         client.trpc.admin.setConcurrency.mutate({ concurrency: 4 }),
         client.trpc.admin.cancel.mutate({ id: 'x' }),
         client.trpc.admin.setRateLimits.mutate({ runsPerHour: 1_000 }),
+        client.trpc.admin.workers.query(),
+        client.trpc.admin.drainWorker.mutate({ name: 'w', draining: true }),
       ];
-      for (const call of calls) {
-        const error = await rejectionOf(call);
+      // Each refusal is caught as it comes: one read late would count as unhandled.
+      for (const refusal of calls.map((call) => rejectionOf(call))) {
+        const error = await refusal;
         expect(codeOf(error)).toBe('UNAUTHORIZED');
         expect(error.data?.httpStatus).toBe(401);
         expect(runboxDetailsOf(error)).toEqual({ code: 'ADMIN_REQUIRED' });
@@ -242,6 +251,16 @@ describe('with the admin token', () => {
     expect(report.ok).toBe(true);
     expect(report.checks.length).toBeGreaterThan(5);
     expect(report.checks.filter((check) => !check.ok)).toEqual([]);
+  });
+
+  it('workers: none in embedded mode, and a drain says why it cannot be', async () => {
+    expect(await admin.trpc.admin.workers.query()).toEqual({ mode: 'embedded', workers: [] });
+    const error = await rejectionOf(
+      admin.trpc.admin.drainWorker.mutate({ name: 'some-worker', draining: true }),
+    );
+    expect(codeOf(error)).toBe('PRECONDITION_FAILED');
+    expect(runboxDetailsOf(error)).toEqual({ code: 'NO_WORKERS' });
+    expect(error.message).toContain('RUNBOX_REDIS_URL');
   });
 
   it('the token works as a header, as a bearer, and as connectionParams', async () => {

@@ -1,5 +1,7 @@
 export { createExecutor } from './engine/executor.ts';
 export type {
+  DriverRunContext,
+  RunDriver,
   Executor,
   ExecutorConfig,
   ExecutorHooks,
@@ -9,6 +11,9 @@ export type {
   SubmitOptions,
 } from './engine/executor.ts';
 export * from './engine/engine-errors.ts';
+export { executeRun, notStartedResult, type ExecuteRunContext } from './engine/execute-run.ts';
+export type { RunQueue } from './engine/run-queue.ts';
+export { createWorkspaceInspector, type WorkspaceInspector } from './engine/workspace-inspector.ts';
 export { ENGINE_DEFAULTS, type EngineDefaults } from './engine/engine-defaults.ts';
 export { cutBatches, DEFAULT_BATCH_LIMITS, type BatchLimits } from './engine/event-batch.ts';
 export { pageEvents, type EventSource } from './engine/event-pager.ts';
@@ -23,6 +28,7 @@ export { isUserFault, type UserFault } from './run-path/user-fault.ts';
 export { SnippetNotRunError } from './run-path/run-snippet.ts';
 export type {
   RunEvent,
+  RunEventInput,
   RunEventType,
   RunResult,
   RunWarning,
@@ -33,6 +39,7 @@ export {
   snippetRequestSchema,
   toolRequestSchema,
   outputFiltersSchema,
+  runKindKey,
   MAX_STDIN_BYTES,
 } from './engine/run-request.ts';
 export type {
@@ -80,6 +87,7 @@ export { runSelfTest, type SelfTestReport, type SelfTestCheck } from './sandbox/
 export { assertSandboxSafe, cachedSelfTest, UnsafeSandboxError } from './sandbox/self-test-gate.ts';
 export { hostEnvFrom, type HostEnv } from './host-env.ts';
 export { ConfigError } from './config-error.ts';
+export { claimSandboxDir, SandboxDirInUseError } from './sandbox/sandbox-dir-claim.ts';
 export * from './validation/validation-errors.ts';
 export { createToolCatalog, type ToolCatalog, type CatalogEntry } from './tools/tool-catalog.ts';
 export {

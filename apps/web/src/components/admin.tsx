@@ -4,6 +4,7 @@ import { useSubscription } from '@trpc/tanstack-react-query';
 import Link from 'next/link';
 import { useEffect, useMemo, useState, useSyncExternalStore, type FormEvent } from 'react';
 import { ThroughputChart, WaitChart, type Bucket } from '@/components/admin-charts';
+import { WorkersSection } from '@/components/admin-workers';
 import { describeState, formatBytes, formatDuration, runTitle } from '@/lib/format';
 import {
   AdminTRPCProvider,
@@ -412,6 +413,8 @@ function Dashboard({ onSignOut }: { onSignOut: () => void }) {
           </table>
         )}
       </section>
+
+      <WorkersSection enabled={initial.isSuccess} />
 
       <div className="grid-2">
         <section className="card" aria-labelledby="throughput-title">

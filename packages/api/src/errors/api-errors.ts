@@ -49,3 +49,17 @@ export class BadInputError extends Error {
     this.field = field;
   }
 }
+
+/**
+ * Workers asked of a server that has none: without RUNBOX_REDIS_URL every run runs in the API's
+ * own process, so there is no worker to drain.
+ */
+export class NoWorkersError extends Error {
+  readonly code = 'NO_WORKERS';
+  constructor() {
+    super(
+      'this server runs every run in its own process: it has no workers to drain (workers need RUNBOX_REDIS_URL)',
+    );
+    this.name = 'NoWorkersError';
+  }
+}

@@ -29,9 +29,10 @@ import type {
   UnsafeSandboxError,
   UnsafeWorkspacePathError,
   UnsupportedArchError,
+  SandboxDirInUseError,
 } from '@runbox/executor';
 import type { RequestRefusedError } from '../http/request-guards.ts';
-import type { SandboxDirInUseError } from '../sandbox-dir-claim.ts';
+
 import type {
   CorruptColumnError,
   EventWriteError,
@@ -52,6 +53,7 @@ import type { InvalidUploadLimitError } from '../uploads/upload-limits.ts';
 import type {
   AdminRequiredError,
   BadInputError,
+  NoWorkersError,
   NotFoundError,
   OwnerRequiredError,
   RateLimitError,
@@ -122,6 +124,7 @@ export type RunboxError =
   | AdminRequiredError
   | OwnerRequiredError
   | BadInputError
+  | NoWorkersError
   | RequestRefusedError;
 
 /** The `code` of every error runbox knows; `data.runbox.code` on the wire is one of them. */

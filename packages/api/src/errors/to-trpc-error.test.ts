@@ -6,7 +6,6 @@ import { TRPCError } from '@trpc/server';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import * as config from '../config.ts';
 import * as requestGuards from '../http/request-guards.ts';
-import * as sandboxDirClaim from '../sandbox-dir-claim.ts';
 import * as storeErrors from '../store/store-errors.ts';
 import * as uploadErrors from '../uploads/upload-errors.ts';
 import * as uploadLimits from '../uploads/upload-limits.ts';
@@ -40,7 +39,6 @@ const EXPORTED = new Map([
   ...errorClassesOf(uploadErrors),
   ...errorClassesOf(uploadLimits),
   ...errorClassesOf(requestGuards),
-  ...errorClassesOf(sandboxDirClaim),
   ...errorClassesOf(config),
 ]);
 
@@ -96,7 +94,7 @@ const SAMPLES: readonly Error[] = [
   // configuration
   new executor.ConfigError('RUNBOX_MAX_QUEUE', 'too big'),
   new uploadLimits.InvalidUploadLimitError({ field: 'maxFiles', value: 0, expected: '>= 1' }),
-  new sandboxDirClaim.SandboxDirInUseError('/var/lib/runbox', 42),
+  new executor.SandboxDirInUseError('/var/lib/runbox', 42),
   // uploads
   new uploadErrors.UploadRejectedError({ rule: 'path-traversal', entry: '../x', detail: '..' }),
   new uploadErrors.InvalidProjectIdError('../p'),
@@ -117,6 +115,7 @@ const SAMPLES: readonly Error[] = [
   new apiErrors.AdminRequiredError(),
   new apiErrors.OwnerRequiredError(),
   new apiErrors.BadInputError('archive', 'missing'),
+  new apiErrors.NoWorkersError(),
   new requestGuards.RequestRefusedError(
     403,
     'origin https://evil.example may not call this server',

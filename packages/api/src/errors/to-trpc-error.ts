@@ -74,6 +74,8 @@ export const CODE_TO_TRPC = {
   ADMIN_REQUIRED: 'UNAUTHORIZED',
   OWNER_REQUIRED: 'UNAUTHORIZED',
   BAD_INPUT: 'BAD_REQUEST',
+  // embedded mode: the request makes sense only with workers
+  NO_WORKERS: 'PRECONDITION_FAILED',
   REQUEST_REFUSED: 'FORBIDDEN',
 } as const satisfies Readonly<Record<RunboxErrorCode, TRPC_ERROR_CODE_KEY>>;
 

@@ -1,6 +1,7 @@
+import type { WorkerInfo } from '@runbox/cluster';
 import { LANGUAGES, RUN_STATES, isEndState } from '@runbox/executor';
 import { z } from 'zod';
-import { NotFoundError } from '../errors/api-errors.ts';
+import { NoWorkersError, NotFoundError } from '../errors/api-errors.ts';
 import { toTRPCError } from '../errors/to-trpc-error.ts';
 import { toRunView } from '../run-service.ts';
 import { runViewSchema } from '../schemas/run-views.ts';
@@ -34,6 +35,36 @@ function queueView(services: Services) {
     ended: services.store
       .listRuns({ states: RUN_STATES.filter((state) => isEndState(state)), limit: 20 })
       .runs.map((run) => toRunView(services, run, true, snapshot)),
+  };
+}
+
+/** A worker as the admin page shows it. */
+export interface WorkerView extends WorkerInfo {
+  /** Since its last heartbeat, measured here: the browser's clock may differ from the server's. */
+  heartbeatAgeMs: number;
+}
+
+export interface WorkersView {
+  /** `embedded`: runs run in the API's own process (no RUNBOX_REDIS_URL), and there are no workers. */
+  mode: 'embedded' | 'redis';
+  workers: WorkerView[];
+}
+
+/** A worker's name as workers take it (RUNBOX_WORKER_NAME): nothing that could reach another key. */
+const workerNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a worker name is 1 to 64 letters, digits, _ . or -');
+
+async function workersView(services: Services): Promise<WorkersView> {
+  if (!services.cluster) return { mode: 'embedded', workers: [] };
+  const workers = await services.cluster.workers();
+  const now = Date.now();
+  return {
+    mode: 'redis',
+    workers: workers.map((worker) => ({
+      ...worker,
+      heartbeatAgeMs: Math.max(0, now - worker.heartbeatAt),
+    })),
   };
 }
 
@@ -140,6 +171,26 @@ export const adminRouter = router({
     }),
 
   selfTest: adminProcedure.query(({ ctx }) => ctx.services.selfTest),
+
+  /** The workers whose lease is alive (the page asks every 2 s: a lease changes that seldom). */
+  workers: adminProcedure.query(({ ctx }) => workersView(ctx.services)),
+
+  /**
+   * Drains a worker (it takes no new run; its running runs finish) or lets it take runs again.
+   * The worker hears it at its next lease renewal, so `workers` shows it a moment later.
+   */
+  drainWorker: adminProcedure
+    .input(z.object({ name: workerNameSchema, draining: z.boolean() }).strict())
+    .mutation(async ({ ctx, input }) => {
+      const cluster = ctx.services.cluster;
+      if (!cluster) throw new NoWorkersError();
+      // Only a live worker is drained: a mark for a name no worker has would wait in Redis for
+      // whichever worker takes that name next. Taking a mark away is always allowed.
+      if (input.draining && !(await cluster.workers()).some((w) => w.name === input.name))
+        throw new NotFoundError('worker', input.name);
+      await cluster.drain(input.name, input.draining);
+      return { name: input.name, draining: input.draining };
+    }),
 
   rateLimits: adminProcedure.query(({ ctx }) => ctx.services.rateLimiter.settings()),
   setRateLimits: adminProcedure

@@ -13,6 +13,7 @@ export {
   type RecoverOptions,
   type RecoveryOutcome,
   type RequeueEntry,
+  type ResumeEntry,
 } from './recover-after-crash.ts';
 export { DATABASE_FILE_NAME } from './open-database.ts';
 export { MIGRATIONS, type Migration } from './migrations.ts';

@@ -182,6 +182,21 @@ describe('recoverAfterCrash', () => {
     expect(store.readEvents('q', 0, 10)).toHaveLength(1);
   });
 
+  it('with keepRunning, leaves running runs running and hands them back to follow', () => {
+    seedRunning();
+    restart();
+    const outcome = store.recoverAfterCrash({ keepRunning: true });
+    expect(outcome.interrupted).toEqual([]);
+    expect(outcome.resume).toMatchObject([
+      { id: 'running-1', startedAt: 1_050, lastSeq: 8 },
+      { id: 'running-2', lastSeq: 0 },
+    ]);
+    expect(store.getRun('running-1')).toMatchObject({ state: 'running', lastSeq: 8 });
+    expect(store.readEvents('running-1', 0, 100).map((e) => e.seq)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8,
+    ]);
+  });
+
   it('settles, repairs and fails the runs a crash left half-written', () => {
     // The end event made it to disk but the row says running (written by something else later).
     store.insertRun(snippetRun({ id: 'settled', queuedAt: 1_000 }));
@@ -204,6 +219,7 @@ describe('recoverAfterCrash', () => {
     const outcome = store.recoverAfterCrash();
     expect(outcome).toEqual({
       interrupted: [],
+      resume: [],
       requeue: [],
       settled: ['settled'],
       repaired: ['no-end'],

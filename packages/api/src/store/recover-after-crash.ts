@@ -38,9 +38,16 @@ export interface RequeueEntry {
   lastSeq: number;
 }
 
+/** A run that was running when the server stopped and may still run on a worker elsewhere. */
+export interface ResumeEntry extends RequeueEntry {
+  startedAt: number;
+}
+
 export interface RecoveryOutcome {
   /** Runs that were running: now `interrupted`, with a state and an end event. */
   interrupted: string[];
+  /** With `keepRunning`: runs that were running, for the server to follow again. */
+  resume: ResumeEntry[];
   /** Runs that were queued, oldest first (the order they were queued in). */
   requeue: RequeueEntry[];
   /** Runs whose end event was stored but whose row still said running: the row took the end. */
@@ -58,6 +65,11 @@ export interface RecoverOptions {
    * the new stream replaces them. Set it once the executor can continue a run's numbering.
    */
   keepQueuedEvents?: boolean;
+  /**
+   * Runs still running are left running and handed back in `resume`: with workers elsewhere (the
+   * redis driver) they went on while the server was away. Default false: they died with it.
+   */
+  keepRunning?: boolean;
 }
 
 export interface RecoveryContext {
@@ -127,6 +139,7 @@ export function recoverAfterCrash(
 
   const outcome: RecoveryOutcome = {
     interrupted: [],
+    resume: [],
     requeue: [],
     settled: [],
     repaired: [],
@@ -200,6 +213,19 @@ export function recoverAfterCrash(
       if (last.event?.type === 'end') {
         context.applyEnd(run.id, last.event.result);
         outcome.settled.push(run.id);
+        continue;
+      }
+      if (options.keepRunning && run.request !== null && run.startedAt !== null) {
+        outcome.resume.push({
+          id: run.id,
+          owner: run.owner,
+          projectId: run.projectId,
+          request: run.request,
+          priority: run.priority,
+          queuedAt: run.queuedAt,
+          startedAt: run.startedAt,
+          lastSeq: last.seq,
+        });
         continue;
       }
       end(run, interruptedResult(run, finishedAt));

@@ -1,10 +1,11 @@
 import type { SandboxLimits } from '../sandbox/limits.ts';
 import type { SandboxHost } from '../sandbox/sandbox-host.ts';
 import type { RunPhase } from '../run-path/run-in-sandbox.ts';
+import type { RunQueue } from './run-queue.ts';
 import type { RunState } from '../run-state.ts';
 import type { ValidationPolicy } from '../validation/validate-code.ts';
 import type { BatchLimits } from './event-batch.ts';
-import type { RunEvent, RunResult, RunWarning } from './run-events.ts';
+import type { RunEvent, RunEventInput, RunResult, RunWarning } from './run-events.ts';
 import type { RunRequest } from './run-request.ts';
 import type { ToolSupport } from './tool-support.ts';
 
@@ -42,8 +43,50 @@ export interface ExecutorHooks {
   onInternalError?(error: unknown, run: RunRecord, phase: RunPhase): void;
 }
 
+/** What a driver gets to run one run: where its events go, and the run's abort. */
+export interface DriverRunContext {
+  emit(event: RunEventInput): void;
+  /** Aborted by a cancel, a timeout of the shutdown, or the driver's own lease. */
+  signal: AbortSignal;
+  /** True when the abort is the shutdown's (the run then ends `interrupted`, not `cancelled`). */
+  interrupted(): boolean;
+  /** The run was already running when this process started (SubmitOptions.resume): follow it. */
+  resumed: boolean;
+  onInternalError(error: unknown, phase: RunPhase): void;
+}
+
+/**
+ * Where runs wait and where they run. The engine keeps each run's record, events, subscribers and
+ * end; the driver keeps the queue (its order, the running set, the concurrency) and runs a run
+ * when the queue starts it. The local driver runs everything in this process; the redis driver
+ * (@runbox/cluster) queues runs as BullMQ jobs that worker processes run.
+ */
+export interface RunDriver {
+  /** The waiting order and the running set as the driver keeps them; `start` runs execute(). */
+  queue: RunQueue;
+  /** Runs one run to its end. Never throws: every way a run can go ends in a result. */
+  execute(record: RunRecord, context: DriverRunContext): Promise<RunResult>;
+  /**
+   * Runs go on without this process (workers elsewhere): a shutdown leaves them running instead
+   * of interrupting them, and this process follows them again when it comes back.
+   */
+  readonly runsElsewhere: boolean;
+  /**
+   * Takes a run that is already running elsewhere into the running set and calls `start` (which
+   * runs execute()). Only drivers whose runs go on without this process have it.
+   */
+  adopt?(runId: string, start: () => Promise<void>): void;
+  /** Stops what the driver started (connections, timers). */
+  close?(): Promise<void>;
+}
+
 export interface ExecutorConfig {
   host: SandboxHost;
+  /**
+   * Where runs wait and run. Default: this process (a p-queue of `concurrency` and the sandbox
+   * host above). `concurrency` is then the driver's.
+   */
+  driver?: RunDriver;
   /** Runs at once. @default ENGINE_DEFAULTS.concurrency (the cores) */
   concurrency?: number;
   /** Waiting runs at most; beyond it submit fails with QueueFullError. @default ENGINE_DEFAULTS.maxQueueLength */
@@ -96,6 +139,12 @@ export interface SubmitOptions {
    * API stores the run here). If it throws, submit throws and nothing is queued.
    */
   beforeQueue?: (record: RunRecord) => void;
+  /**
+   * The run was running when this process stopped, on a worker that may still run it (a driver
+   * whose runs go on elsewhere): it is followed, not queued or checked again. Its events go on
+   * after `lastSeq`.
+   */
+  resume?: { startedAt: number };
 }
 
 export interface QueueEntry {

@@ -10,7 +10,8 @@ import {
   RunNotFoundError,
   ShuttingDownError,
 } from './engine-errors.ts';
-import { executeRun, notStartedResult } from './execute-run.ts';
+import { notStartedResult } from './execute-run.ts';
+import { localDriver } from './local-driver.ts';
 import type {
   Executor,
   ExecutorConfig,
@@ -23,13 +24,14 @@ import type { BatchLimits } from './event-batch.ts';
 import { createPositionAnnouncer } from './position-announcer.ts';
 import type { RunEvent, RunEventInput, RunResult, RunWarning } from './run-events.ts';
 import { createRunLog, type RunLog } from './run-log.ts';
-import { createRunQueue } from './run-queue.ts';
 import { runKindKey, runRequestSchema, type RunRequest } from './run-request.ts';
 import { checkSyntaxInSandbox } from './syntax-check.ts';
 import { createWaitEstimator } from './wait-estimator.ts';
 import { createWorkspaceInspector } from './workspace-inspector.ts';
 
 export type {
+  DriverRunContext,
+  RunDriver,
   Executor,
   ExecutorConfig,
   ExecutorHooks,
@@ -51,12 +53,13 @@ export function createExecutor(config: ExecutorConfig): Executor {
   const maxQueueLength = config.maxQueueLength ?? ENGINE_DEFAULTS.maxQueueLength;
   const keepEndedRuns = config.keepEndedRuns ?? ENGINE_DEFAULTS.keepEndedRuns;
   const logMaxEvents = config.logMaxEvents ?? ENGINE_DEFAULTS.logMaxEvents;
-  const queue = createRunQueue({ concurrency: config.concurrency ?? ENGINE_DEFAULTS.concurrency });
+  const inspector = createWorkspaceInspector({ artifactsRoot: config.artifactsRoot ?? null });
+  const driver = config.driver ?? localDriver(config, inspector);
+  const queue = driver.queue;
   const estimator = createWaitEstimator();
   const runs = new Map<string, LiveRun>();
   const endedOrder: string[] = [];
   let shuttingDown = false;
-  const inspector = createWorkspaceInspector({ artifactsRoot: config.artifactsRoot ?? null });
 
   const queueListeners = new Set<() => void>();
   let queueChangePending = false;
@@ -131,17 +134,19 @@ export function createExecutor(config: ExecutorConfig): Executor {
     }
     record.startedAt = Date.now();
     setState(run, 'running');
-    const result = await executeRun(
-      {
-        host,
-        config,
-        inspector,
-        emit: (event) => emit(run, event),
-        onInternalError: (error, phase) => config.hooks?.onInternalError?.(error, record, phase),
-      },
-      record,
-      { signal: run.abort.signal, interrupted: () => run.interrupt },
-    );
+    await follow(run, false);
+  }
+
+  /** Runs (or, resumed, follows) the run through the driver to its end. */
+  async function follow(run: LiveRun, resumed: boolean): Promise<void> {
+    const { record } = run;
+    const result = await driver.execute(record, {
+      emit: (event) => emit(run, event),
+      signal: run.abort.signal,
+      interrupted: () => run.interrupt,
+      resumed,
+      onInternalError: (error, phase) => config.hooks?.onInternalError?.(error, record, phase),
+    });
     if (result.startedAt !== null && result.durationMs > 0)
       estimator.record(record.kindKey, result.durationMs);
     // The end event means what it says: the workspace is gone and the cgroup too by then.
@@ -253,9 +258,46 @@ export function createExecutor(config: ExecutorConfig): Executor {
     }));
   }
 
+  /** A run already running elsewhere, followed again after this process restarted. */
+  function resume(input: unknown, options: SubmitOptions, startedAt: number): RunRecord {
+    const adopt = driver.adopt;
+    if (!adopt)
+      throw new InvalidRunRequestError('resume', 'runs of this driver do not outlive the process');
+    const request = parseRequest(input);
+    const toolLimits: LimitsOverride =
+      request.kind === 'tool' && config.tools ? config.tools.limits(request.toolId) : {};
+    const id = options.id ?? randomUUID();
+    if (runs.has(id)) throw new InvalidRunRequestError('id', `a run ${id} exists already`);
+    const record: RunRecord = {
+      id,
+      state: 'running',
+      request,
+      meta: { ...options.meta },
+      priority: options.priority ?? 0,
+      kindKey: runKindKey(request),
+      limits: resolveLimits({ ...toolLimits, ...request.limits }, config.limits ?? {}),
+      warnings: [],
+      queuedAt: options.queuedAt ?? startedAt,
+      startedAt,
+      finishedAt: null,
+      usage: null,
+      result: null,
+    };
+    const run: LiveRun = {
+      record,
+      log: createRunLog({ maxEvents: logMaxEvents, startAfterSeq: options.lastSeq ?? 0 }),
+      abort: new AbortController(),
+      interrupt: false,
+    };
+    runs.set(id, run);
+    adopt(id, () => follow(run, true));
+    return record;
+  }
+
   return {
     async submit(input, options: SubmitOptions = {}) {
       if (shuttingDown) throw new ShuttingDownError();
+      if (options.resume) return resume(input, options, options.resume.startedAt);
       const request = parseRequest(input);
       const toolLimits: LimitsOverride =
         request.kind === 'tool' && config.tools ? config.tools.limits(request.toolId) : {};
@@ -291,7 +333,7 @@ export function createExecutor(config: ExecutorConfig): Executor {
       options.beforeQueue?.(record);
       runs.set(id, run);
       emit(run, { type: 'state', state: 'queued' });
-      queue.enqueue({ runId: id, priority: record.priority, start: () => execute(run) });
+      queue.enqueue({ runId: id, priority: record.priority, record, start: () => execute(run) });
       return record;
     },
 
@@ -359,6 +401,12 @@ export function createExecutor(config: ExecutorConfig): Executor {
 
     async shutdown({ deadlineMs }) {
       shuttingDown = true;
+      if (driver.runsElsewhere) {
+        // Workers elsewhere go on with every queued and running run; this process lets go.
+        const leftQueued = [...queue.waiting()];
+        await driver.close?.();
+        return { interrupted: [], leftQueued };
+      }
       queue.pause();
       const leftQueued = [...queue.waiting()];
       let deadline: NodeJS.Timeout | undefined;
@@ -380,6 +428,7 @@ export function createExecutor(config: ExecutorConfig): Executor {
         }
         await queue.whenNoneRunning();
       }
+      await driver.close?.();
       return { interrupted, leftQueued };
     },
   };

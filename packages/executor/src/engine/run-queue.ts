@@ -1,4 +1,5 @@
 import PQueue from 'p-queue';
+import type { RunRecord } from './executor-types.ts';
 
 /**
  * The queue of runs: p-queue limits how many run at once; this module keeps the order of the
@@ -6,8 +7,16 @@ import PQueue from 'p-queue';
  * higher priority first, first come first served within a priority.
  */
 export interface RunQueue {
-  /** Adds a run; `start` is called when its turn comes. Resolves when `start` settles. */
-  enqueue(entry: { runId: string; priority: number; start: () => Promise<void> }): void;
+  /**
+   * Adds a run; `start` is called when its turn comes. `record` is the run as the engine has it
+   * (a queue that hands runs to other processes sends it along).
+   */
+  enqueue(entry: {
+    runId: string;
+    priority: number;
+    record?: RunRecord;
+    start: () => Promise<void>;
+  }): void;
   /** Removes a waiting run at once; false when it is not waiting. */
   remove(runId: string): boolean;
   /** Waiting run ids, next first. */

@@ -5,7 +5,7 @@ export class SandboxDirInUseError extends Error {
   readonly code = 'SANDBOX_DIR_IN_USE';
   constructor(dir: string, pid: number) {
     super(
-      `another runbox server (pid ${pid}) uses the sandbox directory ${dir}; give this one its own RUNBOX_SANDBOX_DIR`,
+      `another runbox process (pid ${pid}) uses the sandbox directory ${dir}; give this one its own RUNBOX_SANDBOX_DIR`,
     );
     this.name = 'SandboxDirInUseError';
   }

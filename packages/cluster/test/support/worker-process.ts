@@ -1,0 +1,130 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SERVE_WORKER = fileURLToPath(new URL('./serve-worker.ts', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** TEST SCAFFOLDING: a worker in a process of its own, as in production. */
+export interface WorkerProcess {
+  name: string;
+  child: ChildProcess;
+  sandboxUid: number;
+  output(): string;
+  /** Host pids whose real uid is this worker's sandbox uid (its sandboxed processes). */
+  sandboxProcesses(): number[];
+  /** SIGKILL: no goodbye, its lease just stops being renewed. */
+  kill(): Promise<void>;
+  /** SIGTERM, then its exit code. */
+  terminate(): Promise<number | null>;
+  /** Removes its directories (after it exited). */
+  cleanUp(): Promise<void>;
+}
+
+export async function startWorkerProcess(options: {
+  redisUrl: string;
+  name: string;
+  leaseMs?: number;
+  concurrency?: number;
+  env?: Record<string, string>;
+  /**
+   * Run it in this network namespace (made by `ip netns add`). Entered with nsenter, which
+   * changes the network namespace only: `ip netns exec` would also remount /sys, hiding the
+   * cgroup hierarchies the sandbox needs.
+   */
+  netns?: string;
+}): Promise<WorkerProcess> {
+  const suffix = randomBytes(3).toString('hex');
+  // Cluster tests take sandbox uids 65000..65399 (executor tests 64100..64899, API servers 64900..64990).
+  const sandboxUid = 65_000 + (parseInt(suffix, 16) % 400);
+  const dir = join(tmpdir(), `runbox-test-worker-${options.name}-${suffix}`);
+  const command = options.netns
+    ? ([
+        'nsenter',
+        [`--net=/var/run/netns/${options.netns}`, '--', process.execPath, SERVE_WORKER],
+      ] as const)
+    : ([process.execPath, [SERVE_WORKER]] as const);
+  const child = spawn(command[0], [...command[1]], {
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/root',
+      RUNBOX_REDIS_URL: options.redisUrl,
+      RUNBOX_WORKER_NAME: options.name,
+      RUNBOX_WORKER_CONCURRENCY: String(options.concurrency ?? 1),
+      RUNBOX_WORKER_LEASE_MS: String(options.leaseMs ?? 2_000),
+      RUNBOX_WORKER_CACHE_DIR: join(dir, 'cache'),
+      RUNBOX_SANDBOX_DIR: join(dir, 'sandbox'),
+      RUNBOX_SANDBOX_UID: String(sandboxUid),
+      RUNBOX_TEST_CGROUP_GROUP: `runbox-test-worker-${suffix}`,
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString('utf8');
+      if (/^WORKING$/m.test(text)) resolve();
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exited.then(([code, signal]) =>
+      reject(new Error(`the worker exited (${code ?? signal}) before working:\n${text}`)),
+    );
+  });
+  return {
+    name: options.name,
+    child,
+    sandboxUid,
+    output: () => text,
+    sandboxProcesses: () => processesOfUid(sandboxUid),
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+    async terminate() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const [code] = await exited;
+      return code;
+    },
+    async cleanUp() {
+      // A worker killed with SIGKILL leaves its workspace mounts (its next start would remove
+      // them); the test removes them itself.
+      for (const mountPoint of mountsUnder(dir)) spawnSync('umount', ['-l', mountPoint]);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function processesOfUid(uid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      const real = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+      if (Number(real) === uid) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((mountPoint) => mountPoint.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+}

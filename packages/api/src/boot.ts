@@ -101,7 +101,8 @@ export async function startRunbox(
   if (recovery.interrupted.length > 0)
     log(`${recovery.interrupted.length} runs were running when the server stopped: interrupted`);
 
-  const tools = await createToolCatalog(host);
+  // An API without a worker of its own need not have a working sandbox: its workers probe theirs.
+  const tools = await createToolCatalog(host, { probe: config.cluster?.role !== 'api' });
   const examples = await loadExamples(config.examplesDir, {
     tools: tools.list().map((entry) => entry.tool),
   });

@@ -33,6 +33,9 @@ const TARGET_SPEEDUP = 1.7;
 const LINES = 1_000_000;
 const TARGET_LINES_PER_SECOND = 300_000;
 
+const CANCEL_RUNS = 40;
+const TARGET_CANCEL_P95_MS = 250;
+
 const IDLE_MS = 2_000;
 const TARGET_IDLE_RSS = 80 * MiB;
 
@@ -509,6 +512,69 @@ async function idleWorker(
   );
 }
 
+// 5. ------------------------------------------------------------------------------------------
+
+const sleeper: RunRequest = { kind: 'snippet', language: 'bash', code: 'echo up; sleep 60' };
+
+/**
+ * Milliseconds from `cancel` to the run's end event at a subscriber: by then the sandbox was
+ * killed, its cgroup emptied and its workspace removed (the end event comes after all of that),
+ * so it bounds "from the click to the sandbox killed" from above.
+ */
+async function cancelToEnd(executor: Executor, outer: AbortSignal): Promise<number | string> {
+  const signal = AbortSignal.any([outer, AbortSignal.timeout(CYCLE_TIMEOUT_MS)]);
+  const run = await within(executor.submit(sleeper), CYCLE_TIMEOUT_MS, 'submit');
+  let cancelledAt = Number.NaN;
+  let state = 'no end event';
+  for await (const event of executor.events(run.id, { signal })) {
+    if (event.type === 'output' && Number.isNaN(cancelledAt)) {
+      cancelledAt = performance.now();
+      executor.cancel(run.id);
+    }
+    if (event.type === 'end') state = event.result.state;
+  }
+  outer.throwIfAborted();
+  if (state !== 'cancelled') return `ended ${state}`;
+  return performance.now() - cancelledAt;
+}
+
+async function cancelLatency(
+  bench: BenchHost,
+  redisUrl: string,
+  start: (name: string) => Promise<BenchWorker>,
+  signal: AbortSignal,
+): Promise<void> {
+  await start('cancel-w1');
+  const embedded = bench.executor({ concurrency: 1, syntaxCheck: false });
+  const { executor: clustered } = await redisExecutor(bench, {
+    url: redisUrl,
+    concurrency: 1,
+    syntaxCheck: false,
+    leaseMs: LEASE_MS,
+  });
+  const times = { embedded: [] as number[], redis: [] as number[] };
+  const failures = new Map<string, number>();
+  for (let i = 0; i < CANCEL_RUNS; i++) {
+    for (const [path, executor] of [
+      ['embedded', embedded],
+      ['redis', clustered],
+    ] as const) {
+      const outcome = await cancelToEnd(executor, signal);
+      if (typeof outcome === 'string') bump(failures, `${path}: ${outcome}`);
+      else times[path].push(outcome);
+    }
+  }
+  const p95 = percentile(times.redis, 95);
+  console.log(
+    `5. cancel of a running \`sleep 60\` to its end event (sandbox killed and cleaned up), ${CANCEL_RUNS} runs each, interleaved`,
+  );
+  console.log(`  embedded (same process)            ${p50p95(times.embedded)}  (baseline)`);
+  console.log(
+    `  redis driver, worker process       ${p50p95(times.redis)}  (${(p95 / percentile(times.embedded, 95)).toFixed(2)}x at p95; target p95 <= ${TARGET_CANCEL_P95_MS} ms: ${verdict(p95 <= TARGET_CANCEL_P95_MS)})`,
+  );
+  console.log(`  runs not ended cancelled           ${tally(failures)}`);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** A section's Redis, API-side sandbox host and worker processes, all gone when it ends. */
@@ -548,6 +614,9 @@ await clusterSection(`cluster: trivial runs per second, 2 workers against 1`, (s
 );
 await clusterSection(`cluster: ${LINES.toLocaleString('en')} lines through the stream`, (signal) =>
   inCluster('lines', (bench, url, start) => linesThroughTheStream(bench, url, start, signal)),
+);
+await clusterSection(`cluster: cancel across processes`, (signal) =>
+  inCluster('cancel', (bench, url, start) => cancelLatency(bench, url, start, signal)),
 );
 await clusterSection(`cluster: an idle worker's memory`, (signal) =>
   inCluster('idle', (bench, url, start) => idleWorker(bench, url, start, signal)),

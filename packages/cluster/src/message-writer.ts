@@ -9,6 +9,8 @@ export interface MessageWriter {
   event(runId: string, event: RunEventInput): void;
   /** Resolves once everything queued so far is in the stream. */
   flush(): Promise<void>;
+  /** Events queued or being written, not yet in the stream. */
+  backlog(): number;
 }
 
 /**
@@ -22,6 +24,7 @@ export function createMessageWriter(
   options: { stream: string; worker: string; maxLength: number; onError(error: unknown): void },
 ): MessageWriter {
   let pending: RunMessage[] = [];
+  let backlog = 0;
   let scheduled = false;
   let chain: Promise<void> = Promise.resolve();
 
@@ -49,7 +52,16 @@ export function createMessageWriter(
     if (pending.length === 0) return;
     const batch = pending;
     pending = [];
-    chain = chain.then(() => write(batch)).catch((error: unknown) => options.onError(error));
+    const events = batch.reduce(
+      (sum, message) => sum + (message.kind === 'events' ? message.events.length : 1),
+      0,
+    );
+    chain = chain
+      .then(() => write(batch))
+      .catch((error: unknown) => options.onError(error))
+      .finally(() => {
+        backlog -= events;
+      });
   }
 
   function schedule(): void {
@@ -60,15 +72,21 @@ export function createMessageWriter(
 
   return {
     send(message) {
-      pending.push(message);
+      // A copy: later events of the run may be joined to it, never to the caller's object.
+      pending.push(
+        message.kind === 'events' ? { ...message, events: [...message.events] } : message,
+      );
+      backlog += message.kind === 'events' ? message.events.length : 1;
       schedule();
     },
     event(runId, event) {
+      backlog += 1;
       const last = pending.at(-1);
       if (last?.kind === 'events' && last.runId === runId) last.events.push(event);
       else pending.push({ kind: 'events', runId, worker: options.worker, events: [event] });
       schedule();
     },
+    backlog: () => backlog,
     async flush() {
       drain();
       await chain;

@@ -64,10 +64,12 @@ export function createMirroredQueue(options: {
   function run(runId: string, start: () => Promise<void>): void {
     runningSet.add(runId);
     changed();
-    void start().finally(() => {
-      runningSet.delete(runId);
-      changed();
-    });
+    start()
+      .catch((error: unknown) => options.onError(error, runId))
+      .finally(() => {
+        runningSet.delete(runId);
+        changed();
+      });
   }
   const call = (work: () => Promise<void>, runId: string | null): void => {
     work().catch((error: unknown) => options.onError(error, runId));

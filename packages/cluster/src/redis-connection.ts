@@ -35,12 +35,19 @@ export function redactedRedisUrl(url: string): string {
  * A connection as BullMQ needs it: commands wait for a reconnect instead of failing after a few
  * retries (`maxRetriesPerRequest: null`), so a Redis restart delays work instead of losing it.
  */
-export function connectRedis(url: string, name: string): Redis {
+export function connectRedis(
+  url: string,
+  name: string,
+  onError: (error: Error) => void = () => {},
+): Redis {
   checkRedisUrl(url);
-  return new Redis(url, {
+  const redis = new Redis(url, {
     connectionName: name,
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     retryStrategy: (times) => Math.min(50 * times, 1_000),
   });
+  // A lost connection is retried (above); its error events are not the process's to die of.
+  redis.on('error', onError);
+  return redis;
 }

@@ -68,6 +68,11 @@ interface Active {
 }
 
 const STREAM_MAX_LENGTH = 100_000;
+/**
+ * Events a worker keeps waiting for Redis before it holds its programs' output back (they block
+ * on their full pipes): a run printing flat out must not grow the worker's memory without end.
+ */
+const MAX_EVENT_BACKLOG = 20_000;
 
 /**
  * A worker: takes run jobs from BullMQ and runs each through the engine's run path in this
@@ -184,6 +189,7 @@ export function createRunWorker(options: RunWorkerOptions): RunWorker {
           config,
           inspector,
           emit: (event) => writer.event(data.runId, event),
+          outputGate: () => (writer.backlog() > MAX_EVENT_BACKLOG ? writer.flush() : null),
           onInternalError: (error, phase) =>
             log.error(error, `run ${data.runId} failed in its ${phase}`),
         },

@@ -62,6 +62,9 @@ export function startWorkerLease(
         .sadd(keys.workers, info.name)
         .get(keys.drain(info.name))
         .exec();
+      // A transaction answers each command's error in its reply instead of throwing.
+      const failed = replies?.find(([error]) => error !== null)?.[0];
+      if (failed) throw failed;
       lastRenewed = Date.now();
       options.onDrain(replies?.[3]?.[1] === '1');
       if (lapsed) {

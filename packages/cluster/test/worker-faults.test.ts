@@ -167,4 +167,31 @@ describe('the redis driver when things break', () => {
     expect(results.map((end) => end.result.state)).toEqual(['completed', 'completed', 'completed']);
     expect(results.map((end) => lines(end.events))).toEqual([['one'], ['two'], ['three']]);
   });
+
+  it('Redis restarted without persistence while a run runs: it finishes or ends interrupted, and the worker goes on', async () => {
+    const worker = await startWorkerProcess({
+      redisUrl: redis.url,
+      name: 'through-restart',
+      leaseMs: LEASE_MS,
+    });
+    workers.push(worker);
+    const run = await executor.submit({
+      kind: 'snippet',
+      language: 'bash',
+      code: 'echo before; sleep 2; echo after',
+    });
+    const ended = follow(run.id);
+    await firstOutput(run.id);
+    await redis.restart();
+    const { events, result } = await ended;
+    expect(['completed', 'interrupted']).toContain(result.state);
+    expect(lines(events)).toEqual(
+      result.state === 'completed' ? ['before', 'after'] : lines(events).slice(0, 2),
+    );
+    expect(lines(events)[0]).toBe('before');
+    const next = await executor.submit({ kind: 'snippet', language: 'bash', code: 'echo next' });
+    const nextEnd = await follow(next.id);
+    expect(nextEnd.result.state).toBe('completed');
+    expect(lines(nextEnd.events)).toEqual(['next']);
+  });
 });

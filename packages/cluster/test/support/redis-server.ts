@@ -44,6 +44,12 @@ function launch(port: number, password: string, bind: readonly string[]): Promis
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  // A test process that dies without its afterAll takes its Redis with it.
+  const orphanGuard = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', orphanGuard);
+  child.once('exit', () => process.removeListener('exit', orphanGuard));
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => {

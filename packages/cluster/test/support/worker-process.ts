@@ -66,6 +66,12 @@ export async function startWorkerProcess(options: {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // A test process that dies without its afterAll takes its workers with it.
+  const orphanGuard = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', orphanGuard);
+  child.once('exit', () => process.removeListener('exit', orphanGuard));
   let text = '';
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   await new Promise<void>((resolve, reject) => {

@@ -17,6 +17,11 @@ export interface ExecuteRunContext {
   inspector: WorkspaceInspector;
   emit(event: RunEventInput): void;
   onInternalError(error: unknown, phase: RunPhase): void;
+  /**
+   * Holds the program's output back while whoever takes the events is behind (a worker whose
+   * writes to Redis lag): a promise that settles when it may go on, or null.
+   */
+  outputGate?: () => Promise<void> | null;
 }
 
 /** The result of a run that never started its program. */
@@ -99,6 +104,7 @@ export async function executeRun(
     },
     stdin: record.request.kind === 'snippet' ? record.request.stdin : undefined,
     onOutput: (stream, chunk) => pipeline.push(stream, chunk),
+    outputGate: context.outputGate,
     onUsage: (usage) => {
       record.usage = { cpuMs: usage.cpuMs, memoryBytes: usage.currentMemoryBytes };
       emit({ type: 'usage', cpuMs: usage.cpuMs, memoryBytes: usage.currentMemoryBytes });

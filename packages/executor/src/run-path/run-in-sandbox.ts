@@ -109,6 +109,7 @@ export async function runInSandbox<Inspected = undefined>(
         env: command.env,
         stdin: job.stdin,
         onOutput: job.onOutput,
+        outputGate: job.outputGate,
         onUsage: job.onUsage,
         usageIntervalMs: job.usageIntervalMs,
         signal: job.signal,

@@ -111,3 +111,46 @@ describe('readPaced stop', () => {
     stream.destroy();
   });
 });
+
+describe('readPaced gate', () => {
+  it('holds the next slice back while the gate says so, then goes on with every byte', async () => {
+    const stream = new PassThrough({ highWaterMark: 1 << 20 });
+    const slices: Buffer[] = [];
+    let open: () => void = () => {};
+    let holding = true;
+    const gate = (): Promise<void> | null =>
+      holding
+        ? new Promise<void>((resolve) => {
+            open = resolve;
+          })
+        : null;
+    const reader = readPaced(stream, (slice) => slices.push(slice), 1024, gate);
+    stream.end(Buffer.alloc(8 * 1024, 1));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The first slice went; the gate held the rest.
+    expect(slices.length).toBe(1);
+    expect(stream.isPaused()).toBe(true);
+    holding = false;
+    open();
+    await reader.done;
+    expect(Buffer.concat(slices).length).toBe(8 * 1024);
+  });
+
+  it('a stop ends a wait the gate never releases', async () => {
+    const stream = new PassThrough({ highWaterMark: 1 << 20 });
+    const slices: Buffer[] = [];
+    const reader = readPaced(
+      stream,
+      (slice) => slices.push(slice),
+      1024,
+      () => new Promise<void>(() => {}),
+    );
+    stream.write(Buffer.alloc(4 * 1024));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(slices.length).toBe(1);
+    reader.stop();
+    await reader.done;
+    expect(slices.length).toBe(1);
+    stream.destroy();
+  });
+});

@@ -28,6 +28,12 @@ export function readPaced(
   stream: Readable,
   onSlice: (slice: Buffer) => void,
   sliceBytes: number = DEFAULT_SLICE_BYTES,
+  /**
+   * Asked after each slice: a promise holds the next slice back until it settles (whoever takes
+   * the output downstream is behind; the program blocks on its full pipe meanwhile). A stop ends
+   * the wait.
+   */
+  gate?: () => Promise<void> | null,
 ): PacedReader {
   const queue: Buffer[] = [];
   let scheduled = false;
@@ -42,6 +48,10 @@ export function readPaced(
   };
 
   let stopped = false;
+  let release = (): void => {};
+  const stoppedNow = new Promise<void>((resolve) => {
+    release = resolve;
+  });
 
   const deliverOne = (): void => {
     if (stopped) return;
@@ -58,6 +68,19 @@ export function readPaced(
   /** Delivers one slice; schedules the next, or lets the stream flow again when none is left. */
   const step = (): void => {
     deliverOne();
+    const hold = stopped ? null : (gate?.() ?? null);
+    if (hold) {
+      scheduled = true;
+      void Promise.race([hold.catch(() => {}), stoppedNow]).then(() => {
+        scheduled = false;
+        next();
+      });
+      return;
+    }
+    next();
+  };
+
+  const next = (): void => {
     if (queue.length > 0) {
       scheduled = true;
       setImmediate(() => {
@@ -89,6 +112,7 @@ export function readPaced(
     done,
     stop() {
       stopped = true;
+      release();
       queue.length = 0;
       ended = true;
       settleIfDone();

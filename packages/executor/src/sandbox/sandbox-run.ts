@@ -30,6 +30,11 @@ export interface SandboxRunOptions {
    * limit of the caller's (lines, say) is exceeded: the run ends as output_limit.
    */
   onOutput?: ((stream: OutputStream, chunk: Buffer) => void | 'limit') | undefined;
+  /**
+   * Asked after each slice of output: a promise holds the rest back until it settles (the
+   * program blocks on its full pipe meanwhile). For a consumer that can fall behind.
+   */
+  outputGate?: (() => Promise<void> | null) | undefined;
   /** Called about once a second while the run is alive. */
   onUsage?: ((usage: CgroupUsage) => void) | undefined;
   usageIntervalMs?: number | undefined;
@@ -163,8 +168,8 @@ export async function runSandboxed(
   };
   // Paced: a program printing flat out must not hold the event loop (see paced-reader.ts).
   const readers = [
-    child.stdout ? readPaced(child.stdout, deliver('stdout')) : null,
-    child.stderr ? readPaced(child.stderr, deliver('stderr')) : null,
+    child.stdout ? readPaced(child.stdout, deliver('stdout'), undefined, options.outputGate) : null,
+    child.stderr ? readPaced(child.stderr, deliver('stderr'), undefined, options.outputGate) : null,
   ];
 
   let statusText = '';

@@ -21,12 +21,25 @@ export interface ToolCatalog extends ToolSupport {
 
 export async function createToolCatalog(
   host: SandboxHost,
-  options: { registryPath?: string } = {},
+  options: {
+    registryPath?: string;
+    /**
+     * Probe each tool in this host's sandbox. False for a process that runs none itself (an API
+     * whose workers run everything, each probing its own): every registered tool is listed as
+     * available, and a worker that lacks one says so when it prepares the run. @default true
+     */
+    probe?: boolean;
+  } = {},
 ): Promise<ToolCatalog> {
   const registry = await loadToolRegistry(options.registryPath ?? DEFAULT_TOOL_REGISTRY_PATH);
-  const probes = new Map<string, ToolProbeResult>(
-    (await probeTools(host, registry.tools)).map((probe) => [probe.toolId, probe]),
-  );
+  const probed =
+    options.probe === false
+      ? registry.tools.map((tool) => ({ toolId: tool.id, available: true }))
+      : await probeTools(host, registry.tools);
+  const probes = new Map<
+    string,
+    Pick<ToolProbeResult, 'toolId' | 'available'> & Partial<ToolProbeResult>
+  >(probed.map((probe) => [probe.toolId, probe]));
   const entries: CatalogEntry[] = registry.tools.map((tool) => {
     const probe = probes.get(tool.id);
     return {

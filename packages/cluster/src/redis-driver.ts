@@ -91,30 +91,50 @@ export async function createRedisDriver(options: RedisDriverOptions): Promise<Re
   const epoch = randomUUID();
   await redis.set(keys.epoch, epoch);
 
+  async function addJob(record: RunRecord): Promise<void> {
+    const request = record.request;
+    const job: RunJob = {
+      runId: record.id,
+      request,
+      projectDigest:
+        request.kind === 'tool' ? await options.projectDigest(request.projectDir) : null,
+      limits: record.limits,
+      output: {
+        maxLines: options.output.maxLines,
+        pii: request.outputFilters?.pii ?? options.output.pii,
+      },
+      priority: record.priority,
+      queuedAt: record.queuedAt,
+      warnings: record.warnings,
+    };
+    await bull.add('run', job, {
+      jobId: record.id,
+      priority: bullPriority(record.priority),
+      attempts: 1,
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
+  }
+
   const shared: SharedQueue = {
     async add(record) {
-      const request = record.request;
-      const job: RunJob = {
-        runId: record.id,
-        request,
-        projectDigest:
-          request.kind === 'tool' ? await options.projectDigest(request.projectDir) : null,
-        limits: record.limits,
-        output: {
-          maxLines: options.output.maxLines,
-          pii: request.outputFilters?.pii ?? options.output.pii,
-        },
-        priority: record.priority,
-        queuedAt: record.queuedAt,
-        warnings: record.warnings,
-      };
-      await bull.add('run', job, {
-        jobId: record.id,
-        priority: bullPriority(record.priority),
-        attempts: 1,
-        removeOnComplete: true,
-        removeOnFail: true,
-      });
+      try {
+        await addJob(record);
+      } catch (error) {
+        // Never queued, it would wait for ever: it ends now, runbox's own fault.
+        options.log.error(error, `redis driver: run ${record.id} could not be queued in Redis`);
+        queue.started(record.id);
+        const run = following.get(record.id);
+        if (run)
+          end(
+            record.id,
+            endedByRunbox(
+              run,
+              'error',
+              'runbox could not hand this run to a worker (its own fault; the server log has why)',
+            ),
+          );
+      }
     },
     async remove(runId) {
       // Marked first: a worker that took the job in the meantime finds the mark and runs nothing.

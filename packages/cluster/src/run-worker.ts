@@ -125,6 +125,20 @@ export function createRunWorker(options: RunWorkerOptions): RunWorker {
       return;
     }
     const data = parsed.data;
+    try {
+      await take(data);
+    } catch (error) {
+      // Whatever failed before the run could start, the API hears of it: a job that only failed
+      // in BullMQ would leave the run queued there for ever.
+      log.error(error, `job ${data.runId} failed before it started`);
+      // Its own fault, and its message may name the worker's paths: the details go to its log.
+      refuse(data.runId, `worker ${options.name} could not start it (the worker's log has why)`);
+      await writer.flush();
+    }
+  }
+
+  /** A valid job: checked against this worker, its files fetched, then run. */
+  async function take(data: RunJob): Promise<void> {
     if ((await redis.exists(keys.cancelled(data.runId))) === 1) return;
     let limits: SandboxLimits;
     try {

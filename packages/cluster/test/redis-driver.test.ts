@@ -72,7 +72,17 @@ beforeAll(async () => {
       error: (_error, message) => logged.push(message),
     },
   });
-  executor = createExecutor({ host, driver, syntaxCheck: false });
+  executor = createExecutor({
+    host,
+    driver,
+    syntaxCheck: false,
+    // Around the unit: the driver's own handling of a project it cannot describe is under test.
+    tools: {
+      limits: () => ({}),
+      check: () => Promise.resolve(),
+      prepare: () => Promise.reject(new Error('no tool runs on these workers')),
+    },
+  });
   workers.push(await startWorkerProcess({ redisUrl: redis.url, name: 'w1', leaseMs: LEASE_MS }));
   workers.push(await startWorkerProcess({ redisUrl: redis.url, name: 'w2', leaseMs: LEASE_MS }));
 }, 60_000);
@@ -103,7 +113,7 @@ describe('the redis driver: runs as BullMQ jobs on worker processes', () => {
     expect(states).toEqual(['queued', 'running', 'completed']);
   });
 
-  it('ends runs the way the embedded engine does: failed, timed out, the value handed back', async () => {
+  it('ends runs the way the embedded engine does: failed, timed out', async () => {
     const failed = await executor.submit({
       kind: 'snippet',
       language: 'python',
@@ -198,5 +208,18 @@ describe('the redis driver: runs as BullMQ jobs on worker processes', () => {
     expect(ofForged).toEqual(['rejected']);
     await queue.close();
     connection.disconnect();
+  });
+
+  it('ends a run it cannot hand to a worker as error, instead of leaving it queued', async () => {
+    const run = await executor.submit({
+      kind: 'tool',
+      toolId: 'python',
+      projectDir: '/nowhere/project',
+    });
+    const { result } = await endOf(run.id);
+    expect(result.state).toBe('error');
+    expect(result.error).toContain('could not hand this run to a worker');
+    expect(result.error).not.toContain('/nowhere');
+    expect(logged.some((line) => line.includes(`run ${run.id} could not be queued`))).toBe(true);
   });
 });

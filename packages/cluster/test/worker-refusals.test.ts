@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createExecutor,
+  createSandboxHost,
+  type Executor,
+  type RunResult,
+  type SandboxHost,
+} from '@runbox/executor';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisDriver } from '../src/redis-driver.ts';
+import { startTestRedis, type TestRedis } from './support/redis-server.ts';
+import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
+
+/**
+ * A worker that cannot run a job says so: the run ends `error` with words for the user (no path
+ * or address of the worker), never stays queued.
+ */
+
+const suffix = randomBytes(3).toString('hex');
+const stateDir = join(tmpdir(), `runbox-test-refusals-api-${suffix}`);
+const logged: string[] = [];
+let redis: TestRedis;
+let host: SandboxHost;
+let executor: Executor;
+let worker: WorkerProcess;
+
+async function resultOf(runId: string): Promise<RunResult> {
+  for await (const event of executor.events(runId)) if (event.type === 'end') return event.result;
+  throw new Error(`run ${runId} gave no end event`);
+}
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  host = await createSandboxHost({
+    stateDir,
+    cgroupGroupName: `runbox-test-refusals-api-${suffix}`,
+    sandboxUid: 65_403,
+  });
+  const driver = await createRedisDriver({
+    url: redis.url,
+    concurrency: null,
+    leaseMs: 2_000,
+    output: { maxLines: 10_000, pii: false },
+    // A project the API knows; the worker below cannot reach the API to fetch it.
+    projectDigest: () => Promise.resolve(`sha256-${'ab'.repeat(32)}`),
+    log: { warn: (line) => logged.push(line), error: (_error, line) => logged.push(line) },
+  });
+  executor = createExecutor({
+    host,
+    driver,
+    syntaxCheck: false,
+    // Around the unit: the API side's tool checks pass; the worker's own refusals are under test.
+    tools: {
+      limits: () => ({}),
+      check: () => Promise.resolve(),
+      prepare: () => Promise.reject(new Error('not on the API side')),
+    },
+  });
+  worker = await startWorkerProcess({
+    redisUrl: redis.url,
+    name: 'refuser',
+    env: {
+      RUNBOX_API_URL: 'http://127.0.0.1:9',
+      RUNBOX_WORKER_TOKEN: 'test-worker-token-0123456789',
+      RUNBOX_MAX_WALL_TIME_MS: '40000',
+    },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await executor?.shutdown({ deadlineMs: 0 });
+  await worker?.terminate();
+  await worker?.cleanUp();
+  await host?.close();
+  await rm(stateDir, { recursive: true, force: true });
+  await redis?.stop();
+});
+
+describe('a worker that cannot run a job', () => {
+  it('refuses limits above its own maximums, naming the limit', async () => {
+    const run = await executor.submit({
+      kind: 'snippet',
+      language: 'bash',
+      code: 'echo never',
+      limits: { wallTimeMs: 60_000 },
+    });
+    const result = await resultOf(run.id);
+    expect(result.state).toBe('error');
+    expect(result.error).toContain('wallTimeMs');
+    expect(result.error).toContain('40000');
+  });
+
+  it('ends a tool run whose files it cannot fetch as error, naming no address of its own', async () => {
+    const run = await executor.submit({ kind: 'tool', toolId: 'python', projectDir: '/p' });
+    const result = await resultOf(run.id);
+    expect(result.state).toBe('error');
+    expect(result.error).toContain('refuser could not start it');
+    expect(result.error).not.toContain('127.0.0.1');
+    expect(worker.output()).toContain(`job ${run.id} failed before it started`);
+  });
+
+  it('still runs what it can afterwards', async () => {
+    const run = await executor.submit({ kind: 'snippet', language: 'bash', code: 'echo fine' });
+    expect((await resultOf(run.id)).state).toBe('completed');
+  });
+});

@@ -10,7 +10,15 @@ import {
   type WorkerProcess,
 } from '../../cluster/test/support/worker-process.ts';
 import { buildTar } from '../src/uploads/test-support/build-tar.ts';
-import { adminClient, makeClient, newOwnerCookie, type TestClient } from './support/clients.ts';
+import {
+  adminClient,
+  codeOf,
+  makeClient,
+  newOwnerCookie,
+  rejectionOf,
+  runboxDetailsOf,
+  type TestClient,
+} from './support/clients.ts';
 import { seqsOf, oneToN, storedEnd } from './support/runs.ts';
 import { removeCgroupGroup } from './support/server.ts';
 import { startServerProcess, type ServerProcess } from './support/subprocess.ts';
@@ -160,6 +168,22 @@ describe('RUNBOX_ROLE=api with a worker process on Redis', () => {
     for (let i = 0; i < 200 && worker.sandboxProcesses().length > 0; i++)
       await new Promise((resolve) => setTimeout(resolve, 25));
     expect(worker.sandboxProcesses()).toEqual([]);
+  });
+
+  it("holds an owner's runs at once across the worker, as the embedded engine does", async () => {
+    const limit = (await admin.trpc.admin.rateLimits.query()).concurrentRunsPerOwner;
+    const runs = [];
+    for (let i = 0; i < limit; i++)
+      runs.push(
+        await owner.trpc.runs.create.mutate({ kind: 'snippet', language: 'bash', code: 'sleep 5' }),
+      );
+    const error = await rejectionOf(
+      owner.trpc.runs.create.mutate({ kind: 'snippet', language: 'bash', code: 'echo one more' }),
+    );
+    expect(codeOf(error)).toBe('TOO_MANY_REQUESTS');
+    expect(runboxDetailsOf(error)).toMatchObject({ limit: 'concurrentRunsPerOwner' });
+    for (const run of runs) await owner.trpc.runs.cancel.mutate({ id: run.id });
+    for (const run of runs) expect((await storedEnd(owner.trpc, run.id)).state).toBe('cancelled');
   });
 
   it('refuses the worker routes without the worker token', async () => {

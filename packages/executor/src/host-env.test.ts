@@ -18,7 +18,7 @@ describe('hostEnvFrom', () => {
 
   it('takes the defaults when nothing is set', () => {
     expect(hostEnvFrom({})).toMatchObject({
-      host: { cgroup: 'auto', sandboxUid: 64000, workspaceTmpfs: true },
+      host: { cgroup: 'auto', sandboxUid: 64000, checkerUid: 63999, workspaceTmpfs: true },
       allowUnsafeSandbox: false,
     });
   });

@@ -1,9 +1,10 @@
+import { chown } from 'node:fs/promises';
 import type { SandboxLimits } from '../sandbox/limits.ts';
 import type { SandboxHost } from '../sandbox/sandbox-host.ts';
 import type { SandboxRunOptions, SandboxRunReport } from '../sandbox/sandbox-run.ts';
 
-/** What a started program gets besides its workspace and limits, which the claim fixed. */
-export type StartOptions = Omit<SandboxRunOptions, 'runId' | 'limits' | 'workspaceDir'>;
+/** What a started program gets besides its workspace, limits and user, which the claim fixed. */
+export type StartOptions = Omit<SandboxRunOptions, 'runId' | 'limits' | 'workspaceDir' | 'runAs'>;
 
 /** A sandbox claimed for exactly one run: a fresh workspace, and the way to start the program. */
 export interface ClaimedSandbox {
@@ -22,14 +23,27 @@ export interface SandboxSource {
   claim(runId: string, limits: SandboxLimits): Promise<ClaimedSandbox>;
 }
 
-/** A fresh workspace from the host's pool, and a sandbox started from nothing when asked. */
-export function coldSandboxes(host: SandboxHost): SandboxSource {
+/**
+ * A fresh workspace from the host's pool, and a sandbox started from nothing when asked. `runAs`:
+ * a host user other than the runs' (the syntax checkers' own), who then owns the workspace too.
+ */
+export function coldSandboxes(
+  host: SandboxHost,
+  runAs: { uid: number; gid: number } | null = host.runAs,
+): SandboxSource {
   return {
     async claim(runId, limits) {
       const workspace = await host.workspaces.acquire(limits.workspaceBytes);
+      try {
+        if (runAs && runAs !== host.runAs) await chown(workspace.dir, runAs.uid, runAs.gid);
+      } catch (error) {
+        await workspace.release();
+        throw error;
+      }
       return {
         workspaceDir: workspace.dir,
-        start: (options) => host.run({ ...options, runId, limits, workspaceDir: workspace.dir }),
+        start: (options) =>
+          host.run({ ...options, runId, limits, workspaceDir: workspace.dir, runAs }),
         release: () => workspace.release(),
       };
     },

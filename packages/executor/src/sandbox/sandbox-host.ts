@@ -25,6 +25,11 @@ export interface SandboxHostConfig {
   cgroupV2Base?: string | undefined;
   /** Host uid and gid the sandbox runs as when the server is root. Default 64000. */
   sandboxUid?: number | undefined;
+  /**
+   * Host uid and gid of the long-lived syntax checkers' sandboxes when the server is root: not the
+   * runs' own, so that no process of the runs' uid outlives the runs. Default 63999.
+   */
+  checkerUid?: number | undefined;
   /** The Node binary offered inside the sandbox as `node`. Default the one running this server. */
   nodeBinary?: string | undefined;
   /** Per-run tmpfs workspaces when allowed to mount. Default true. */
@@ -52,6 +57,8 @@ export interface SandboxHost {
   readonly cgroups: CgroupDriver;
   readonly workspaces: WorkspacePool;
   readonly runAs: { uid: number; gid: number } | null;
+  /** Whom the long-lived syntax checkers run as (null: the server's own user, as runs). */
+  readonly checkerRunAs: { uid: number; gid: number } | null;
   readonly tools: HostTools;
   readonly stateDir: string;
   readonly seccompArch: string;
@@ -60,6 +67,12 @@ export interface SandboxHost {
   run(options: SandboxRunOptions): Promise<SandboxRunReport>;
   /** Kills leftover runs and workspaces of a server that died; for a server's start, not a test's. */
   removeStale(): Promise<void>;
+  /**
+   * Ties something long-lived that runs in this host's sandboxes (the syntax checkers) to the
+   * host: `close` is awaited first when the host closes, while its workspaces and files are still
+   * there, so whoever closes the host ends it too.
+   */
+  onClose(close: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -93,6 +106,12 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
   const isRoot = process.getuid?.() === 0;
   const sandboxUid = config.sandboxUid ?? 64000;
   const runAs = isRoot ? { uid: sandboxUid, gid: sandboxUid } : null;
+  const checkerUid = config.checkerUid ?? 63999;
+  if (isRoot && checkerUid === sandboxUid)
+    throw new SandboxHostError(
+      `the syntax checkers' uid (${checkerUid}) must not be the sandbox's: runs would see their processes`,
+    );
+  const checkerRunAs = isRoot ? { uid: checkerUid, gid: checkerUid } : null;
 
   const tools: HostTools = {
     sh: await findTool('bash'),
@@ -141,10 +160,13 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
   const mounts: ReadOnlyMount[] = [...files.mounts, ...(config.extraMounts ?? [])];
 
   const deps = { cgroups, tools, mounts, runAs, seccompFile };
+  const closers: (() => Promise<void>)[] = [];
+  let closed = false;
   return {
     cgroups,
     workspaces,
     runAs,
+    checkerRunAs,
     tools,
     stateDir,
     seccompArch,
@@ -160,7 +182,15 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
       await cgroups.removeStale();
       await workspaces.removeStale();
     },
+    onClose(close) {
+      // Too late to wait for: it ends now.
+      if (closed) void close().catch(() => {});
+      else closers.push(close);
+    },
     async close() {
+      closed = true;
+      // Each is its own; one that fails must not keep the others, or the host, open.
+      await Promise.allSettled(closers.splice(0).map((close) => close()));
       await workspaces.close();
       await files.close();
     },

@@ -40,6 +40,11 @@ export interface SandboxRunOptions {
   usageIntervalMs?: number | undefined;
   /** Aborting it kills the run; the outcome says cancelled. */
   signal?: AbortSignal | undefined;
+  /**
+   * The host uid and gid it runs as, when not the runs' own (the syntax checkers have theirs).
+   * Chosen by a sandbox source, never by a job. @default the host's sandbox user
+   */
+  runAs?: { uid: number; gid: number } | null | undefined;
 }
 
 export interface SandboxRunDeps {
@@ -79,7 +84,7 @@ export async function runSandboxed(
     workspaceDir: options.workspaceDir,
     env: options.env,
     cgroupJoinFiles: cgroup.joinFiles,
-    runAs: deps.runAs,
+    runAs: options.runAs ?? deps.runAs,
     mounts: deps.mounts,
     tools: deps.tools,
   });

@@ -52,6 +52,14 @@ const CAPTURED = {
     "./esm-bad.ts:3\nlet a = 2;\n    ^\n\nSyntaxError: Identifier 'a' has already been declared\n" +
     '    at new Module (node:internal/vm/module:155:21)\n' +
     '    at new SourceTextModule (node:internal/vm/module:301:5)\n\nNode.js v24.21.0\n',
+  // No arrow: the only `...:N` line is a frame of the check script (`[eval]:6:12`), not the file's.
+  typescriptStripperFault:
+    'node:internal/assert:17\n  throw new ERR_INTERNAL_ASSERTION(message);\n  ^\n\n' +
+    'Error [ERR_INTERNAL_ASSERTION]: memory access out of bounds\n' +
+    'This is caused by either a bug in Node.js or incorrect usage of Node.js internals.\n\n' +
+    '    at assert.fail (node:internal/assert:17:9)\n' +
+    '    at stripTypeScriptTypes (node:internal/modules/typescript:123:10)\n' +
+    "    at [eval]:6:12\n    at runScriptInThisContext (node:internal/vm:219:10) {\n  code: 'ERR_INTERNAL_ASSERTION'\n}\n\nNode.js v24.21.0\n",
   nodeMissingFile:
     "node:internal/modules/cjs/loader:1413\n  throw err;\n  ^\n\nError: Cannot find module '/x.js'\n" +
     '    at Module._resolveFilename (node:internal/modules/cjs/loader:1410:15)\n\nNode.js v24.21.0\n',
@@ -101,6 +109,7 @@ describe('parseSyntaxError', () => {
       'SyntaxError: Cannot use import statement outside a module',
     ],
     ['javascript', CAPTURED.nodeMissingFile, null, "Error: Cannot find module '/x.js'"],
+    ['typescript', CAPTURED.typescriptStripperFault, null, 'Error: memory access out of bounds'],
     [
       'typescript',
       CAPTURED.typescriptUnsupported,

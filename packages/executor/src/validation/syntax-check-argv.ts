@@ -130,12 +130,17 @@ function parsePython(stderr: string): ParsedSyntaxError {
 /**
  * Node prints `FILE:LINE`, the source line, a caret line, a blank line, then
  * `SyntaxError[ [CODE]]: message` and a stack. Warnings such as "(node:12) Warning: ..." may come
- * first; `node:internal/...:LINE` headers belong to Node, not to the checked file.
+ * first; `node:internal/...:LINE` headers belong to Node, not to the checked file, and a stack
+ * frame (`    at [eval]:6:12`) names the checker's own line and column.
  */
 function parseNode(stderr: string): ParsedSyntaxError {
   const lines = stderr.split('\n');
   const header = lines.find(
-    (line) => /^.+:\d+$/.test(line) && !line.startsWith('node:') && !line.startsWith('('),
+    (line) =>
+      /^.+:\d+$/.test(line) &&
+      !line.startsWith('node:') &&
+      !line.startsWith('(') &&
+      !/^\s+at /.test(line),
   );
   const headerLine = header === undefined ? null : Number(/:(\d+)$/.exec(header)?.[1]);
   const error = /(?:^|\n)\n(\w*(?:Error|Exception))(?: \[\w+\])?: ([^\n]*)/.exec(stderr);

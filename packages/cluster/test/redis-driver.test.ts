@@ -7,7 +7,6 @@ import {
   createSandboxHost,
   type Executor,
   type RunEvent,
-  type RunResult,
   type SandboxHost,
 } from '@runbox/executor';
 import { Queue } from 'bullmq';
@@ -15,6 +14,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterKeys } from '../src/cluster-keys.ts';
 import { createRedisDriver } from '../src/redis-driver.ts';
+import { follow, outputLines, waitFor } from './support/follow.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
 
@@ -26,33 +26,6 @@ let host: SandboxHost;
 let executor: Executor;
 const workers: WorkerProcess[] = [];
 const logged: string[] = [];
-
-async function endOf(runId: string): Promise<{ events: RunEvent[]; result: RunResult }> {
-  const events: RunEvent[] = [];
-  for await (const event of executor.events(runId)) {
-    events.push(event);
-    if (event.type === 'end') return { events, result: event.result };
-  }
-  throw new Error(`run ${runId} gave no end event`);
-}
-
-function stdout(events: RunEvent[]): string[] {
-  return events.flatMap((event) =>
-    event.type === 'output' && event.stream === 'stdout' ? [event.text] : [],
-  );
-}
-
-async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  ms = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 beforeAll(async () => {
   redis = await startTestRedis();
@@ -104,10 +77,12 @@ describe('the redis driver: runs as BullMQ jobs on worker processes', () => {
       language: 'bash',
       code: 'for i in $(seq 1 500); do echo "line $i"; done; echo err >&2',
     });
-    const { events, result } = await endOf(run.id);
+    const { events, result } = await follow(executor, run.id);
     expect(result.state).toBe('completed');
     expect(result.exitCode).toBe(0);
-    expect(stdout(events)).toEqual(Array.from({ length: 500 }, (_, i) => `line ${i + 1}`));
+    expect(outputLines(events, 'stdout')).toEqual(
+      Array.from({ length: 500 }, (_, i) => `line ${i + 1}`),
+    );
     expect(events.map((event) => event.seq)).toEqual(events.map((_, i) => i + 1));
     const states = events.flatMap((event) => (event.type === 'state' ? [event.state] : []));
     expect(states).toEqual(['queued', 'running', 'completed']);
@@ -125,8 +100,11 @@ describe('the redis driver: runs as BullMQ jobs on worker processes', () => {
       code: 'sleep 30',
       limits: { wallTimeMs: 1_000 },
     });
-    expect((await endOf(failed.id)).result).toMatchObject({ state: 'failed', exitCode: 3 });
-    expect((await endOf(slow.id)).result.state).toBe('timed_out');
+    expect((await follow(executor, failed.id)).result).toMatchObject({
+      state: 'failed',
+      exitCode: 3,
+    });
+    expect((await follow(executor, slow.id)).result.state).toBe('timed_out');
   });
 
   it('cancels a running run on its worker, across processes', async () => {
@@ -142,7 +120,7 @@ describe('the redis driver: runs as BullMQ jobs on worker processes', () => {
     }
     const cancelledAt = Date.now();
     executor.cancel(run.id);
-    const { result } = await endOf(run.id);
+    const { result } = await follow(executor, run.id);
     expect(result.state).toBe('cancelled');
     expect(Date.now() - cancelledAt).toBeLessThan(5_000);
     // Killed by then; gone from the process table a moment later.
@@ -163,7 +141,7 @@ describe('the redis driver: runs as BullMQ jobs on worker processes', () => {
       language: 'bash',
       code: 'echo fourth',
     });
-    const fourthEnded = endOf(fourth.id);
+    const fourthEnded = follow(executor, fourth.id);
     await waitFor(() => executor.queue().running.length === 2, 'two runs running');
     // Announcements come at most every 100 ms: the one after both started says 2.
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -172,17 +150,17 @@ describe('the redis driver: runs as BullMQ jobs on worker processes', () => {
       [fourth.id, 2],
     ]);
     executor.cancel(third.id);
-    expect((await endOf(third.id)).result.state).toBe('cancelled');
+    expect((await follow(executor, third.id)).result.state).toBe('cancelled');
     const fourthEnd = await fourthEnded;
     expect(fourthEnd.result.state).toBe('completed');
-    expect(stdout(fourthEnd.events)).toEqual(['fourth']);
+    expect(outputLines(fourthEnd.events, 'stdout')).toEqual(['fourth']);
     const positions = fourthEnd.events.flatMap((event) =>
       event.type === 'position' ? [event.position] : [],
     );
     expect(positions).toContain(2);
     expect(positions.at(-1)).toBe(1);
     for (const blocker of blockers)
-      expect((await endOf(blocker.id)).result.state).toBe('completed');
+      expect((await follow(executor, blocker.id)).result.state).toBe('completed');
   });
 
   it('never runs a job that is not a valid run, written to Redis by hand', async () => {
@@ -216,7 +194,7 @@ describe('the redis driver: runs as BullMQ jobs on worker processes', () => {
       toolId: 'python',
       projectDir: '/nowhere/project',
     });
-    const { result } = await endOf(run.id);
+    const { result } = await follow(executor, run.id);
     expect(result.state).toBe('error');
     expect(result.error).toContain('could not hand this run to a worker');
     expect(result.error).not.toContain('/nowhere');

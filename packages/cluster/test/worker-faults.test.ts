@@ -6,12 +6,11 @@ import {
   createExecutor,
   createSandboxHost,
   type Executor,
-  type RunEvent,
-  type RunResult,
   type SandboxHost,
 } from '@runbox/executor';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisDriver } from '../src/redis-driver.ts';
+import { firstOutput, follow, outputLines, waitFor } from './support/follow.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
 
@@ -22,31 +21,6 @@ let redis: TestRedis;
 let host: SandboxHost;
 let executor: Executor;
 const workers: WorkerProcess[] = [];
-
-async function follow(runId: string): Promise<{ events: RunEvent[]; result: RunResult }> {
-  const events: RunEvent[] = [];
-  for await (const event of executor.events(runId)) {
-    events.push(event);
-    if (event.type === 'end') return { events, result: event.result };
-  }
-  throw new Error(`run ${runId} gave no end event`);
-}
-
-async function firstOutput(runId: string): Promise<void> {
-  for await (const event of executor.events(runId)) if (event.type === 'output') return;
-}
-
-function lines(events: RunEvent[]): string[] {
-  return events.flatMap((event) => (event.type === 'output' ? [event.text] : []));
-}
-
-async function waitFor(check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 beforeAll(async () => {
   redis = await startTestRedis();
@@ -92,8 +66,8 @@ describe('the redis driver when things break', () => {
       language: 'bash',
       code: 'echo before-the-crash; sleep 60',
     });
-    const ended = follow(run.id);
-    await firstOutput(run.id);
+    const ended = follow(executor, run.id);
+    await firstOutput(executor, run.id);
     const queued = await executor.submit({ kind: 'snippet', language: 'bash', code: 'echo after' });
     const survivor = await startWorkerProcess({
       redisUrl: redis.url,
@@ -106,12 +80,12 @@ describe('the redis driver when things break', () => {
     const { events, result } = await ended;
     expect(result.state).toBe('interrupted');
     expect(result.error).toContain('doomed');
-    expect(lines(events)).toEqual(['before-the-crash']);
+    expect(outputLines(events)).toEqual(['before-the-crash']);
     // Within the lease and the watchdog's quarter of it, with room for a loaded machine.
     expect(Date.now() - killedAt).toBeLessThan(LEASE_MS * 3);
-    const after = await follow(queued.id);
+    const after = await follow(executor, queued.id);
     expect(after.result.state).toBe('completed');
-    expect(lines(after.events)).toEqual(['after']);
+    expect(outputLines(after.events)).toEqual(['after']);
     await waitFor(
       () => doomed.sandboxProcesses().length === 0,
       "the dead worker's sandbox to go",
@@ -131,8 +105,8 @@ describe('the redis driver when things break', () => {
       language: 'bash',
       code: 'echo once; sleep 60',
     });
-    const ended = follow(run.id);
-    await firstOutput(run.id);
+    const ended = follow(executor, run.id);
+    await firstOutput(executor, run.id);
     await doomed.kill();
     const other = await startWorkerProcess({
       redisUrl: redis.url,
@@ -144,7 +118,7 @@ describe('the redis driver when things break', () => {
     expect(result.state).toBe('interrupted');
     // BullMQ's stall check (lock lapsed, maxStalledCount 0) would fail the job, not re-run it.
     await new Promise((resolve) => setTimeout(resolve, LEASE_MS * 2));
-    expect(lines(events)).toEqual(['once']);
+    expect(outputLines(events)).toEqual(['once']);
     expect(other.sandboxProcesses()).toEqual([]);
   });
 
@@ -155,7 +129,7 @@ describe('the redis driver when things break', () => {
         executor.submit({ kind: 'snippet', language: 'bash', code: `echo ${word}` }),
       ),
     );
-    const ended = waiting.map((run) => follow(run.id));
+    const ended = waiting.map((run) => follow(executor, run.id));
     await redis.restart();
     const worker = await startWorkerProcess({
       redisUrl: redis.url,
@@ -165,7 +139,7 @@ describe('the redis driver when things break', () => {
     workers.push(worker);
     const results = await Promise.all(ended);
     expect(results.map((end) => end.result.state)).toEqual(['completed', 'completed', 'completed']);
-    expect(results.map((end) => lines(end.events))).toEqual([['one'], ['two'], ['three']]);
+    expect(results.map((end) => outputLines(end.events))).toEqual([['one'], ['two'], ['three']]);
   });
 
   it('Redis restarted without persistence while a run runs: it finishes or ends interrupted, and the worker goes on', async () => {
@@ -180,18 +154,18 @@ describe('the redis driver when things break', () => {
       language: 'bash',
       code: 'echo before; sleep 2; echo after',
     });
-    const ended = follow(run.id);
-    await firstOutput(run.id);
+    const ended = follow(executor, run.id);
+    await firstOutput(executor, run.id);
     await redis.restart();
     const { events, result } = await ended;
     expect(['completed', 'interrupted']).toContain(result.state);
-    expect(lines(events)).toEqual(
-      result.state === 'completed' ? ['before', 'after'] : lines(events).slice(0, 2),
+    expect(outputLines(events)).toEqual(
+      result.state === 'completed' ? ['before', 'after'] : outputLines(events).slice(0, 2),
     );
-    expect(lines(events)[0]).toBe('before');
+    expect(outputLines(events)[0]).toBe('before');
     const next = await executor.submit({ kind: 'snippet', language: 'bash', code: 'echo next' });
-    const nextEnd = await follow(next.id);
+    const nextEnd = await follow(executor, next.id);
     expect(nextEnd.result.state).toBe('completed');
-    expect(lines(nextEnd.events)).toEqual(['next']);
+    expect(outputLines(nextEnd.events)).toEqual(['next']);
   });
 });

@@ -7,12 +7,11 @@ import {
   createExecutor,
   createSandboxHost,
   type Executor,
-  type RunEvent,
-  type RunResult,
   type SandboxHost,
 } from '@runbox/executor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisDriver } from '../src/redis-driver.ts';
+import { follow, outputLines, waitFor } from './support/follow.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
 
@@ -36,23 +35,6 @@ let executor: Executor;
 let worker: WorkerProcess | null = null;
 
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' });
-
-async function follow(runId: string): Promise<{ events: RunEvent[]; result: RunResult }> {
-  const events: RunEvent[] = [];
-  for await (const event of executor.events(runId)) {
-    events.push(event);
-    if (event.type === 'end') return { events, result: event.result };
-  }
-  throw new Error(`run ${runId} gave no end event`);
-}
-
-async function waitFor(check: () => boolean, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 beforeAll(async () => {
   ip('netns', 'add', netns);
@@ -111,7 +93,7 @@ describe('a worker cut off from Redis', () => {
       language: 'bash',
       code: 'echo up; sleep 60',
     });
-    const ended = follow(run.id);
+    const ended = follow(executor, run.id);
     for await (const event of executor.events(run.id)) if (event.type === 'output') break;
     expect(cutOff.sandboxProcesses().length).toBeGreaterThan(0);
 
@@ -119,19 +101,15 @@ describe('a worker cut off from Redis', () => {
     const { events, result } = await ended;
     expect(result.state).toBe('interrupted');
     expect(result.error).toContain('cut-off');
-    expect(events.flatMap((event) => (event.type === 'output' ? [event.text] : []))).toEqual([
-      'up',
-    ]);
+    expect(outputLines(events)).toEqual(['up']);
     // The worker cannot hear the API: it kills its own sandboxes when its lease lapses.
     await waitFor(() => cutOff.sandboxProcesses().length === 0, 'the sandbox killed', 15_000);
     expect(cutOff.output()).toContain('the lease lapsed');
 
     ip('link', 'set', hostSide, 'up');
     const again = await executor.submit({ kind: 'snippet', language: 'bash', code: 'echo back' });
-    const back = await follow(again.id);
+    const back = await follow(executor, again.id);
     expect(back.result.state).toBe('completed');
-    expect(back.events.flatMap((event) => (event.type === 'output' ? [event.text] : []))).toEqual([
-      'back',
-    ]);
+    expect(outputLines(back.events)).toEqual(['back']);
   }, 90_000);
 });

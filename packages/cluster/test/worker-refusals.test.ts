@@ -6,11 +6,11 @@ import {
   createExecutor,
   createSandboxHost,
   type Executor,
-  type RunResult,
   type SandboxHost,
 } from '@runbox/executor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisDriver } from '../src/redis-driver.ts';
+import { follow } from './support/follow.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
 
@@ -26,11 +26,6 @@ let redis: TestRedis;
 let host: SandboxHost;
 let executor: Executor;
 let worker: WorkerProcess;
-
-async function resultOf(runId: string): Promise<RunResult> {
-  for await (const event of executor.events(runId)) if (event.type === 'end') return event.result;
-  throw new Error(`run ${runId} gave no end event`);
-}
 
 beforeAll(async () => {
   redis = await startTestRedis();
@@ -87,7 +82,7 @@ describe('a worker that cannot run a job', () => {
       code: 'echo never',
       limits: { wallTimeMs: 60_000 },
     });
-    const result = await resultOf(run.id);
+    const result = (await follow(executor, run.id)).result;
     expect(result.state).toBe('error');
     expect(result.error).toContain('wallTimeMs');
     expect(result.error).toContain('40000');
@@ -95,7 +90,7 @@ describe('a worker that cannot run a job', () => {
 
   it('ends a tool run whose files it cannot fetch as error, naming no address of its own', async () => {
     const run = await executor.submit({ kind: 'tool', toolId: 'python', projectDir: '/p' });
-    const result = await resultOf(run.id);
+    const result = (await follow(executor, run.id)).result;
     expect(result.state).toBe('error');
     expect(result.error).toContain('refuser could not start it');
     expect(result.error).not.toContain('127.0.0.1');
@@ -104,6 +99,6 @@ describe('a worker that cannot run a job', () => {
 
   it('still runs what it can afterwards', async () => {
     const run = await executor.submit({ kind: 'snippet', language: 'bash', code: 'echo fine' });
-    expect((await resultOf(run.id)).state).toBe('completed');
+    expect((await follow(executor, run.id)).result.state).toBe('completed');
   });
 });

@@ -258,40 +258,55 @@ export function createExecutor(config: ExecutorConfig): Executor {
     }));
   }
 
+  /** A request's limits: the tool's defaults, the request's own, within the server's maximums. */
+  function limitsOf(request: RunRequest): RunRecord['limits'] {
+    const toolLimits: LimitsOverride =
+      request.kind === 'tool' && config.tools ? config.tools.limits(request.toolId) : {};
+    return resolveLimits({ ...toolLimits, ...request.limits }, config.limits ?? {});
+  }
+
+  /** A new run's record and log, under a new (or the given, unused) id. */
+  function newRun(
+    request: RunRequest,
+    options: SubmitOptions,
+    fields: Pick<RunRecord, 'state' | 'limits' | 'warnings' | 'queuedAt' | 'startedAt'>,
+  ): LiveRun {
+    const id = options.id ?? randomUUID();
+    if (runs.has(id)) throw new InvalidRunRequestError('id', `a run ${id} exists already`);
+    return {
+      record: {
+        id,
+        request,
+        meta: { ...options.meta },
+        priority: options.priority ?? 0,
+        kindKey: runKindKey(request),
+        ...fields,
+        finishedAt: null,
+        usage: null,
+        result: null,
+      },
+      log: createRunLog({ maxEvents: logMaxEvents, startAfterSeq: options.lastSeq ?? 0 }),
+      abort: new AbortController(),
+      interrupt: false,
+    };
+  }
+
   /** A run already running elsewhere, followed again after this process restarted. */
   function resume(input: unknown, options: SubmitOptions, startedAt: number): RunRecord {
     const adopt = driver.adopt;
     if (!adopt)
       throw new InvalidRunRequestError('resume', 'runs of this driver do not outlive the process');
     const request = parseRequest(input);
-    const toolLimits: LimitsOverride =
-      request.kind === 'tool' && config.tools ? config.tools.limits(request.toolId) : {};
-    const id = options.id ?? randomUUID();
-    if (runs.has(id)) throw new InvalidRunRequestError('id', `a run ${id} exists already`);
-    const record: RunRecord = {
-      id,
+    const run = newRun(request, options, {
       state: 'running',
-      request,
-      meta: { ...options.meta },
-      priority: options.priority ?? 0,
-      kindKey: runKindKey(request),
-      limits: resolveLimits({ ...toolLimits, ...request.limits }, config.limits ?? {}),
+      limits: limitsOf(request),
       warnings: [],
       queuedAt: options.queuedAt ?? startedAt,
       startedAt,
-      finishedAt: null,
-      usage: null,
-      result: null,
-    };
-    const run: LiveRun = {
-      record,
-      log: createRunLog({ maxEvents: logMaxEvents, startAfterSeq: options.lastSeq ?? 0 }),
-      abort: new AbortController(),
-      interrupt: false,
-    };
-    runs.set(id, run);
-    adopt(id, () => follow(run, true));
-    return record;
+    });
+    runs.set(run.record.id, run);
+    adopt(run.record.id, () => follow(run, true));
+    return run.record;
   }
 
   return {
@@ -299,37 +314,21 @@ export function createExecutor(config: ExecutorConfig): Executor {
       if (shuttingDown) throw new ShuttingDownError();
       if (options.resume) return resume(input, options, options.resume.startedAt);
       const request = parseRequest(input);
-      const toolLimits: LimitsOverride =
-        request.kind === 'tool' && config.tools ? config.tools.limits(request.toolId) : {};
-      const limits = resolveLimits({ ...toolLimits, ...request.limits }, config.limits ?? {});
+      const limits = limitsOf(request);
       const warnings = await check(request, limits);
       if (shuttingDown) throw new ShuttingDownError();
       const waitingCount = queue.waiting().length;
       if (waitingCount >= maxQueueLength) throw new QueueFullError(waitingCount, maxQueueLength);
 
-      const id = options.id ?? randomUUID();
-      if (runs.has(id)) throw new InvalidRunRequestError('id', `a run ${id} exists already`);
-      const record: RunRecord = {
-        id,
+      const run = newRun(request, options, {
         state: 'queued',
-        request,
-        meta: { ...options.meta },
-        priority: options.priority ?? 0,
-        kindKey: runKindKey(request),
         limits,
         warnings,
         queuedAt: options.queuedAt ?? Date.now(),
         startedAt: null,
-        finishedAt: null,
-        usage: null,
-        result: null,
-      };
-      const run: LiveRun = {
-        record,
-        log: createRunLog({ maxEvents: logMaxEvents, startAfterSeq: options.lastSeq ?? 0 }),
-        abort: new AbortController(),
-        interrupt: false,
-      };
+      });
+      const { record } = run;
+      const id = record.id;
       options.beforeQueue?.(record);
       runs.set(id, run);
       emit(run, { type: 'state', state: 'queued' });

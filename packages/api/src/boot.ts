@@ -12,6 +12,7 @@ import {
   createExecutor,
   createSandboxHost,
   createToolCatalog,
+  syntaxCheckersOf,
   loadExamples,
   runSelfTest,
   type Executor,
@@ -120,6 +121,7 @@ export async function startRunbox(
     executor: () => executor,
     refusals: () => rateLimiter.refusals(),
     cluster: () => driver,
+    syntaxCheckers: () => syntaxCheckersOf(host).stats(),
   });
   const selfTestHolds = selfTest.ok || config.executor.allowUnsafeSandbox;
   const projectDigests = createProjectDigests();

@@ -140,3 +140,33 @@ describe('the per-worker gauges', () => {
     expect(samples(await scrapeWorkerGauges(metrics)).size).toBe(0);
   });
 });
+
+describe('syntax checker gauges', () => {
+  it('shows each language of the pool, as it is at each scrape', async () => {
+    let python = { started: 1, live: 1, answered: 7, memoryBytes: 6_000_000 };
+    const metrics = createMetrics({
+      executor: noEngine,
+      refusals: () => 0,
+      syntaxCheckers: () => ({
+        python,
+        bash: { started: 0, live: 0, answered: 0, memoryBytes: 0 },
+      }),
+    });
+    const read = async (name: string): Promise<string[]> =>
+      (await metrics.registry.getSingleMetricAsString(name))
+        .split('\n')
+        .filter((line) => !line.startsWith('#'));
+    expect(await read('runbox_syntax_checks_answered')).toEqual([
+      'runbox_syntax_checks_answered{language="python"} 7',
+      'runbox_syntax_checks_answered{language="bash"} 0',
+    ]);
+    python = { started: 2, live: 0, answered: 9, memoryBytes: 0 };
+    expect(await read('runbox_syntax_checkers_live')).toEqual([
+      'runbox_syntax_checkers_live{language="python"} 0',
+      'runbox_syntax_checkers_live{language="bash"} 0',
+    ]);
+    expect(await read('runbox_syntax_checkers_started')).toContain(
+      'runbox_syntax_checkers_started{language="python"} 2',
+    );
+  });
+});

@@ -1,5 +1,5 @@
 import type { WorkerInfo } from '@runbox/cluster';
-import type { Executor, RunEvent, RunRecord } from '@runbox/executor';
+import type { CheckerStats, Executor, RunEvent, RunRecord } from '@runbox/executor';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** What /metrics shows, in Prometheus text. One registry per server (tests start several). */
@@ -20,6 +20,8 @@ export function createMetrics(sources: {
   refusals: () => number;
   /** The workers of the redis driver; absent or null in the embedded default (no worker series). */
   cluster?: () => { workers(): Promise<WorkerInfo[]> } | null;
+  /** The long-lived syntax checkers per language; absent: no checker series. */
+  syntaxCheckers?: () => Readonly<Record<string, CheckerStats>>;
 }): Metrics {
   const registry = new Registry();
   const runsTotal = new Counter({
@@ -87,6 +89,7 @@ export function createMetrics(sources: {
     },
   });
   registerWorkerGauges(registry, () => sources.cluster?.() ?? null);
+  if (sources.syntaxCheckers) registerCheckerGauges(registry, sources.syntaxCheckers);
 
   return {
     registry,
@@ -175,5 +178,43 @@ async function listWorkers(
     return await Promise.race([cluster.workers().catch(() => []), timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** The syntax checkers' gauges, labelled `language`, read from the pool at scrape time. */
+function registerCheckerGauges(
+  registry: Registry,
+  stats: () => Readonly<Record<string, CheckerStats>>,
+): void {
+  const gauges: [string, string, (entry: CheckerStats) => number][] = [
+    ['runbox_syntax_checkers_live', 'Syntax checkers alive now.', (entry) => entry.live],
+    [
+      'runbox_syntax_checkers_started',
+      'Syntax checkers started since the server started.',
+      (entry) => entry.started,
+    ],
+    [
+      'runbox_syntax_checks_answered',
+      'Syntax checks a long-lived checker answered since the server started.',
+      (entry) => entry.answered,
+    ],
+    [
+      'runbox_syntax_checkers_memory_bytes',
+      "The live checkers' memory, at their last samples.",
+      (entry) => entry.memoryBytes,
+    ],
+  ];
+  for (const [name, help, value] of gauges) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['language'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [language, entry] of Object.entries(stats()))
+          this.set({ language }, value(entry));
+      },
+    });
   }
 }

@@ -123,6 +123,26 @@ describe('/metrics', () => {
       await admin.close();
     }
   });
+
+  it("counts the syntax checkers' answers per language", async () => {
+    const series = 'runbox_syntax_checks_answered{language="python"}';
+    const before = await metric(series);
+    const admin = adminClient(server.url);
+    try {
+      const run = await admin.trpc.runs.create.mutate({
+        kind: 'snippet',
+        language: 'python',
+        code: 'print(1)',
+      });
+      await storedEnd(admin.trpc, run.id);
+    } finally {
+      await admin.close();
+    }
+    expect(await metric(series)).toBe(before + 1);
+    expect(await metric('runbox_syntax_checkers_live{language="python"}')).toBeGreaterThanOrEqual(
+      1,
+    );
+  });
 });
 
 describe('logs', () => {

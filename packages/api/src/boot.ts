@@ -31,6 +31,9 @@ import type { Services } from './services.ts';
 import { openStore, type Store } from './store/index.ts';
 import { removeStaleUploadDirs } from './uploads/index.ts';
 
+/** The store_meta key of the redis driver's place in its message stream. */
+const RELAY_CURSOR = 'redis-relay-cursor';
+
 export interface RunningRunbox {
   services: Services;
   server: RunboxServer;
@@ -132,7 +135,15 @@ export async function startRunbox(
         leaseMs: config.cluster.leaseMs,
         output: { maxLines: config.maxOutputLines, pii: config.piiFilter },
         projectDigest: (dir) => projectDigests.digestOf(dir),
-        beforeCursor: () => store.flush(),
+        cursor: {
+          read: () => store.readMeta(RELAY_CURSOR),
+          // Written at once with what the read handed to the engine (the `running` state among
+          // it), so a subscriber never saw an event a restarted server would number again.
+          note: (lastId) => {
+            store.noteMeta(RELAY_CURSOR, lastId);
+            store.flush();
+          },
+        },
         deferRelay: true,
         log: {
           warn,

@@ -34,10 +34,12 @@ export interface RedisDriverOptions {
     error(error: unknown, message: string): void;
   };
   /**
-   * Called before the relay notes in Redis how far it got: whatever was handed to the engine by
-   * then must be stored, so that an API that restarts goes on from there with no gap.
+   * Where the relay keeps how far it got in the message stream. The API's store notes it in the
+   * same transaction as the events relayed before it, so a restarted API goes on from exactly
+   * there: no event lost, none stored twice. Default: a key in Redis, written after each read
+   * (a crash between the engine's store and that key can repeat one read's events).
    */
-  beforeCursor?(): void;
+  cursor?: { read(): string | null; note(lastId: string): void };
   /**
    * Start reading the message stream only when startRelay() is called (after the API queued and
    * resumed the runs it had when it stopped). @default false
@@ -216,8 +218,11 @@ export async function createRedisDriver(options: RedisDriverOptions): Promise<Re
   let catchUpId = '0-0';
   async function startRelay(): Promise<void> {
     if (relay) return;
-    const cursor = await redis.get(keys.relayCursor);
+    const cursor = options.cursor ? options.cursor.read() : await redis.get(keys.relayCursor);
     const last = (await redis.xrevrange(keys.messages, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+    // The first start: from now on, noted at once, so that a crash before the first read's
+    // events are stored goes back to here rather than to wherever the stream ends then.
+    if (cursor === null && options.cursor) options.cursor.note(last);
     catchUpId = last;
     relay = startMessageRelay(reader, {
       stream: keys.messages,
@@ -228,8 +233,8 @@ export async function createRedisDriver(options: RedisDriverOptions): Promise<Re
       onError: (error) =>
         options.log.error(error, 'redis driver: reading the message stream failed'),
       async onBatch(lastId) {
-        options.beforeCursor?.();
-        await redis.set(keys.relayCursor, lastId);
+        if (options.cursor) options.cursor.note(lastId);
+        else await redis.set(keys.relayCursor, lastId);
       },
     });
   }

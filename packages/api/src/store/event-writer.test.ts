@@ -219,6 +219,34 @@ describe('event batching', () => {
     while (committed('r1').count < 12 && Date.now() < deadline) await sleep(20);
     expect(committed('r1')).toEqual({ count: 12, lastSeq: 12 });
   });
+
+  it('writes a meta note with the events appended before it, or neither', async () => {
+    open({ maxBatchEvents: 1_000, maxDelayMs: 10 }, 20);
+    store.insertRun(snippetRun({ id: 'r1' }));
+    const other = new DatabaseSync(join(tmp.dir, DATABASE_FILE_NAME));
+    other.exec('BEGIN IMMEDIATE');
+    appendOutput('r1', 1, 3);
+    store.noteMeta('cursor', '17-0');
+    expect(() => store.flush()).toThrow(EventWriteError);
+    // The refused batch took the note with it: another connection sees neither.
+    const seen = (): unknown =>
+      other.prepare("SELECT value FROM store_meta WHERE key = 'cursor'").get()?.value ?? null;
+    expect(seen()).toBe(null);
+    expect(committed('r1').count).toBe(0);
+    other.exec('ROLLBACK');
+    const deadline = Date.now() + 5_000;
+    while (committed('r1').count < 3 && Date.now() < deadline) await sleep(20);
+    expect(committed('r1')).toEqual({ count: 3, lastSeq: 3 });
+    expect(seen()).toBe('17-0');
+    other.close();
+    // A newer note replaces it, alone if no event came.
+    store.noteMeta('cursor', '18-4');
+    store.flush();
+    store.close();
+    open();
+    expect(store.readMeta('cursor')).toBe('18-4');
+    expect(store.readMeta('nothing')).toBe(null);
+  });
 });
 
 // Runs in its own thread, with its own connection, while the main thread writes.

@@ -28,6 +28,11 @@ export interface EventWriter {
   append(runId: string, event: RunEvent): void;
   /** Writes what is buffered now. Throws EventWriteError (events kept) if the write failed. */
   flush(): void;
+  /**
+   * Notes a value in `store_meta`, written in the same transaction as the events buffered up to
+   * now: after a crash the store has both or neither (the redis driver's stream cursor).
+   */
+  noteMeta(key: string, value: string): void;
   /** Buffered events of a run with seq > afterSeq, oldest first. */
   pending(runId: string, afterSeq: number): RunEvent[];
   pendingCount(): number;
@@ -51,6 +56,10 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
   const insertEvent = statements.get(INSERT_EVENT_SQL);
   const raiseLastSeq = statements.get(RAISE_LAST_SEQ_SQL);
   const runExists = statements.get('SELECT 1 AS found FROM runs WHERE id = ?');
+  const upsertMeta = statements.get(
+    'INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  );
+  const metaNotes = new Map<string, string>();
 
   // Per run, in append order (the executor appends each run's events in seq order).
   const buffer = new Map<string, RunEvent[]>();
@@ -74,7 +83,8 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
   function onTimer(): void {
     timer = null;
     writeReporting();
-    if (buffered > 0) schedule(failures > 0 ? Math.max(0, retryAt - Date.now()) : maxDelayMs);
+    if (buffered > 0 || metaNotes.size > 0)
+      schedule(failures > 0 ? Math.max(0, retryAt - Date.now()) : maxDelayMs);
   }
 
   /** Writes a batch; failures are reported, and the next attempt backs off. */
@@ -132,10 +142,11 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
 
   function write(final: boolean): void {
     appendedSinceWrite = 0;
-    if (buffered === 0) {
+    if (buffered === 0 && metaNotes.size === 0) {
       cancelTimer();
       return;
     }
+    const notes = [...metaNotes];
     const now = Date.now();
     const done: string[] = [];
     const dropped: EventWriteError[] = [];
@@ -176,6 +187,7 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
             );
           }
         }
+        for (const [key, value] of notes) upsertMeta.run(key, value);
       });
     } catch (error) {
       failures += 1;
@@ -183,12 +195,14 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
       throw asWriteError(error);
     }
     failures = 0;
+    // A note made meanwhile (none can be: this runs synchronously) would be newer: keep it then.
+    for (const [key, value] of notes) if (metaNotes.get(key) === value) metaNotes.delete(key);
     for (const runId of done) {
       buffered -= buffer.get(runId)?.length ?? 0;
       buffer.delete(runId);
       unknownSince.delete(runId);
     }
-    if (buffered === 0) cancelTimer();
+    if (buffered === 0 && metaNotes.size === 0) cancelTimer();
     for (const error of dropped) options.onError(error);
   }
 
@@ -221,6 +235,11 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
 
     flush() {
       write(false);
+    },
+
+    noteMeta(key, value) {
+      metaNotes.set(key, value);
+      schedule(maxDelayMs);
     },
 
     pending(runId, afterSeq) {

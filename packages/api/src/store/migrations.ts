@@ -90,4 +90,10 @@ CREATE TABLE artifacts (
     // For "run again": a tool run on a bundled example names it (its request only has a path).
     sql: `ALTER TABLE runs ADD COLUMN example_id TEXT;`,
   },
+  {
+    version: 3,
+    name: 'notes of the store itself',
+    // The redis driver's cursor in its message stream, written with the events it relayed.
+    sql: `CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT, WITHOUT ROWID;`,
+  },
 ];

@@ -107,6 +107,13 @@ export interface Store {
   readEvents(runId: string, afterSeq: number, limit: number): RunEvent[];
   /** Writes buffered events now. Throws EventWriteError if the write failed (events kept). */
   flush(): void;
+  /**
+   * Notes a value of the store's own (the redis driver's stream cursor), written in the same
+   * transaction as the events appended before it: after a crash both are there, or neither.
+   */
+  noteMeta(key: string, value: string): void;
+  /** A value noted with noteMeta and written; null when none was. */
+  readMeta(key: string): string | null;
 
   /** Adds or replaces (same path) the run's artifacts, in one transaction. */
   insertArtifacts(runId: string, artifacts: readonly StoredArtifact[]): void;
@@ -176,6 +183,7 @@ function createStore(input: {
        VALUES (:id, :owner, :name, :source, :dir, :file_count, :total_bytes, :created_at)`,
     ),
     getProject: db.prepare(`SELECT ${PROJECT_SELECT_LIST} FROM projects WHERE id = ?`),
+    readMeta: db.prepare('SELECT value FROM store_meta WHERE key = ?'),
     listProjects: db.prepare(
       `SELECT ${PROJECT_SELECT_LIST} FROM projects WHERE owner = ?
        ORDER BY created_at DESC, id DESC`,
@@ -384,6 +392,17 @@ function createStore(input: {
     flush() {
       open('flush');
       writer.flush();
+    },
+
+    noteMeta(key, value) {
+      open('noteMeta');
+      writer.noteMeta(key, value);
+    },
+
+    readMeta(key) {
+      open('readMeta');
+      const row = sql.readMeta.get(key);
+      return typeof row?.value === 'string' ? row.value : null;
     },
 
     insertArtifacts(runId, artifacts) {

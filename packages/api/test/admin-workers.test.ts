@@ -181,11 +181,12 @@ describe('admin.workers in redis mode', () => {
   });
 
   it('refuses the workers and their drain to anyone but the admin', async () => {
+    // One at a time: a call made before the last one's refusal was awaited would reject unheard.
     for (const call of [
-      owner.trpc.admin.workers.query(),
-      owner.trpc.admin.drainWorker.mutate({ name: 'w-one', draining: true }),
+      () => owner.trpc.admin.workers.query(),
+      () => owner.trpc.admin.drainWorker.mutate({ name: 'w-one', draining: true }),
     ]) {
-      const error = await rejectionOf(call);
+      const error = await rejectionOf(call());
       expect(codeOf(error)).toBe('UNAUTHORIZED');
       expect(runboxDetailsOf(error)).toEqual({ code: 'ADMIN_REQUIRED' });
     }

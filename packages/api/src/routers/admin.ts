@@ -71,7 +71,7 @@ async function workersView(services: Services): Promise<WorkersView> {
 export const adminRouter = router({
   queue: adminProcedure.query(({ ctx }) => queueView(ctx.services)),
 
-  /** The queue again whenever it changes, checked twice a second. */
+  /** The queue again whenever the engine says it changed (no polling). */
   onQueue: adminProcedure.subscription(async function* ({ ctx, signal }) {
     try {
       yield* withSubscriptionSlot(ctx, async function* () {

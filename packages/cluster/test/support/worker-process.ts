@@ -1,4 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSandboxHost } from '@runbox/executor';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -43,6 +44,7 @@ export async function startWorkerProcess(options: {
   // Cluster tests take sandbox uids 65000..65399 (executor tests 64100..64899, API servers 64900..64990).
   const sandboxUid = 65_000 + (parseInt(suffix, 16) % 400);
   const dir = join(tmpdir(), `runbox-test-worker-${options.name}-${suffix}`);
+  const group = `runbox-test-worker-${suffix}`;
   const command = options.netns
     ? ([
         'nsenter',
@@ -61,7 +63,7 @@ export async function startWorkerProcess(options: {
       RUNBOX_WORKER_CACHE_DIR: join(dir, 'cache'),
       RUNBOX_SANDBOX_DIR: join(dir, 'sandbox'),
       RUNBOX_SANDBOX_UID: String(sandboxUid),
-      RUNBOX_TEST_CGROUP_GROUP: `runbox-test-worker-${suffix}`,
+      RUNBOX_TEST_CGROUP_GROUP: group,
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -104,9 +106,15 @@ export async function startWorkerProcess(options: {
       return code;
     },
     async cleanUp() {
-      // A worker killed with SIGKILL leaves its workspace mounts (its next start would remove
-      // them); the test removes them itself.
-      for (const mountPoint of mountsUnder(dir)) spawnSync('umount', ['-l', mountPoint]);
+      // A worker killed with SIGKILL leaves its runs' cgroups and workspace mounts, which its
+      // next start would remove: the test does what that start does, then lets go of the group.
+      const host = await createSandboxHost({
+        stateDir: join(dir, 'sandbox'),
+        cgroupGroupName: group,
+        sandboxUid,
+      });
+      await host.removeStale();
+      await host.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -125,12 +133,4 @@ function processesOfUid(uid: number): number[] {
     }
   }
   return pids;
-}
-
-function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4] ?? '')
-    .filter((mountPoint) => mountPoint.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
 }

@@ -98,6 +98,16 @@ export async function waitUntil(
 }
 
 /** rmdir that tolerates a cgroup already gone and retries while the kernel is still emptying it. */
+/** Removes a cgroup directory if it is empty; one that holds groups or processes stays. */
+export async function removeCgroupDirIfEmpty(path: string): Promise<void> {
+  try {
+    await rmdir(path);
+  } catch (error) {
+    if (!isErrno(error, 'ENOENT') && !isErrno(error, 'EBUSY') && !isErrno(error, 'ENOTEMPTY'))
+      throw error;
+  }
+}
+
 export async function removeCgroupDir(path: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {

@@ -16,6 +16,7 @@ import {
   readPids,
   readText,
   removeCgroupDir,
+  removeCgroupDirIfEmpty,
   waitUntil,
   writeText,
 } from './cgroup-files.ts';
@@ -186,6 +187,9 @@ export function createV1Driver(mounts: V1Mounts, groupName = 'runbox'): CgroupDr
         removed++;
       }
       return removed;
+    },
+    async close() {
+      await Promise.all(uniqueParents.map((parent) => removeCgroupDirIfEmpty(parent)));
     },
   };
 }

@@ -16,6 +16,7 @@ import {
   readPids,
   readText,
   removeCgroupDir,
+  removeCgroupDirIfEmpty,
   waitUntil,
   writeText,
 } from './cgroup-files.ts';
@@ -172,6 +173,8 @@ export async function createV2Driver(base: string): Promise<CgroupDriver> {
       }
       return names.length;
     },
+    // The server stays in its own group (`server`), which is the delegator's to remove.
+    close: () => removeCgroupDirIfEmpty(runsParent),
   };
 }
 

@@ -55,6 +55,12 @@ export interface CgroupDriver {
   create(runId: string, limits: SandboxLimits): Promise<RunCgroup>;
   /** Kills and removes run cgroups left behind by a server that died. */
   removeStale(): Promise<number>;
+  /**
+   * Removes the group that holds the runs (per sandbox directory), when it is empty: a process
+   * that stops leaves no empty cgroup behind. One that still holds a run (another process on the
+   * same sandbox directory) stays. Call last.
+   */
+  close(): Promise<void>;
 }
 
 export class CgroupUnavailableError extends Error {
@@ -85,5 +91,6 @@ export function unavailableCgroupDriver(reason: CgroupUnavailableError): CgroupD
     location: `none (${reason.message})`,
     create: () => Promise.reject(reason),
     removeStale: () => Promise.resolve(0),
+    close: () => Promise.resolve(),
   };
 }

@@ -193,6 +193,7 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
       await Promise.allSettled(closers.splice(0).map((close) => close()));
       await workspaces.close();
       await files.close();
+      await cgroups.close();
     },
   };
 }

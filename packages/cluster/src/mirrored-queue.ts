@@ -1,4 +1,4 @@
-import type { RunQueue, RunRecord } from '@runbox/executor';
+import { whenNoneRunning, type RunQueue, type RunRecord } from '@runbox/executor';
 
 interface Waiting {
   runId: string;
@@ -148,18 +148,6 @@ export function createMirroredQueue(options: {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    async whenNoneRunning() {
-      while (runningSet.size > 0) {
-        await new Promise<void>((resolve) => {
-          const off = (): void => {
-            if (runningSet.size === 0) {
-              listeners.delete(off);
-              resolve();
-            }
-          };
-          listeners.add(off);
-        });
-      }
-    },
+    whenNoneRunning: () => whenNoneRunning(runningSet, listeners),
   };
 }

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -11,7 +10,6 @@ import { ms, percentile } from './stats.ts';
 const RUNS = 20;
 const TARGET_MS = 500;
 const RUNBOX = fileURLToPath(new URL('../../../runbox', import.meta.url));
-const CGROUP_ROOT = '/sys/fs/cgroup';
 
 interface Finished {
   code: number | null;
@@ -49,24 +47,14 @@ async function timed(
   return elapsed;
 }
 
-/** The CLI's own v1 group for a sandbox directory (sandbox-host.ts names it so). */
-function groupOf(stateDir: string): string {
-  return `runbox-${createHash('sha256').update(stateDir).digest('hex').slice(0, 10)}`;
-}
-
-/** Removes the section's sandbox directory and cgroup group; fails when a mount or group stays. */
+/** Removes the section's sandbox directory; fails when a mount stays. */
 async function removeSandboxDir(stateDir: string): Promise<void> {
   const mounts = (await readFile('/proc/self/mounts', 'utf8'))
     .split('\n')
     .filter((line) => line.split(' ')[1]?.startsWith(`${stateDir}/`));
   if (mounts.length > 0) throw new Error(`${mounts.length} mounts left under ${stateDir}`);
+  // Each CLI process's host removes its own cgroup group when it closes.
   await rm(stateDir, { recursive: true, force: true });
-  const group = groupOf(stateDir);
-  for (const hierarchy of await readdir(CGROUP_ROOT).catch(() => [] as string[])) {
-    await rmdir(join(CGROUP_ROOT, hierarchy, group)).catch((error: unknown) => {
-      if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
-    });
-  }
 }
 
 function line(label: string, samples: readonly number[]): string {

@@ -14,7 +14,7 @@ export * from './engine/engine-errors.ts';
 export { executeRun, notStartedResult, type ExecuteRunContext } from './engine/execute-run.ts';
 export { syntaxCheckersOf } from './engine/syntax-check.ts';
 export type { CheckerStats } from './validation/syntax-checker-pool.ts';
-export type { RunQueue } from './engine/run-queue.ts';
+export { whenNoneRunning, type RunQueue } from './engine/run-queue.ts';
 export { createWorkspaceInspector, type WorkspaceInspector } from './engine/workspace-inspector.ts';
 export { ENGINE_DEFAULTS, type EngineDefaults } from './engine/engine-defaults.ts';
 export { cutBatches, DEFAULT_BATCH_LIMITS, type BatchLimits } from './engine/event-batch.ts';

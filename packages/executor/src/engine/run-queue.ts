@@ -105,18 +105,25 @@ export function createRunQueue(options: { concurrency: number }): RunQueue {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    async whenNoneRunning() {
-      while (runningSet.size > 0) {
-        await new Promise<void>((resolve) => {
-          const off = (): void => {
-            if (runningSet.size === 0) {
-              listeners.delete(off);
-              resolve();
-            }
-          };
-          listeners.add(off);
-        });
-      }
-    },
+    whenNoneRunning: () => whenNoneRunning(runningSet, listeners),
   };
+}
+
+/**
+ * Resolves once `running` is empty, checked after each change the queue reports to `listeners`
+ * (every queue keeps such a set and calls its listeners after a run leaves it).
+ */
+export function whenNoneRunning(
+  running: ReadonlySet<string>,
+  listeners: Set<() => void>,
+): Promise<void> {
+  if (running.size === 0) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (running.size > 0) return;
+      listeners.delete(check);
+      resolve();
+    };
+    listeners.add(check);
+  });
 }

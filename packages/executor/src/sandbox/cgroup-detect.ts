@@ -1,4 +1,5 @@
 import { readFile, mkdir } from 'node:fs/promises';
+import { removeCgroupDirIfEmpty } from './cgroup-files.ts';
 import { join } from 'node:path';
 import { CgroupUnavailableError, type CgroupDriver } from './cgroup.ts';
 import { assertV1Writable, createV1Driver, parseV1Mounts } from './cgroup-v1.ts';
@@ -25,10 +26,13 @@ export async function detectCgroupDriver(options: CgroupDetectOptions): Promise<
     if (!mount) {
       reasons.push('v2: no cgroup2 mount');
     } else {
+      let made: string | null = null;
       try {
-        const base = options.v2Base ?? (await defaultV2Base(mount));
+        const base = options.v2Base ?? (await defaultV2Base(mount, (dir) => (made = dir)));
         return await createV2Driver(base);
       } catch (error) {
+        // A base made only to find v2 unusable (a hybrid host's empty `unified`) does not stay.
+        if (made !== null) await removeCgroupDirIfEmpty(made);
         reasons.push(`v2: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
@@ -49,12 +53,12 @@ export async function detectCgroupDriver(options: CgroupDetectOptions): Promise<
   throw new CgroupUnavailableError(`no usable cgroup for per-run limits (${reasons.join('; ')})`);
 }
 
-async function defaultV2Base(mount: string): Promise<string> {
+async function defaultV2Base(mount: string, onMade: (dir: string) => void): Promise<string> {
   const own = parseOwnV2Path(await readFile('/proc/self/cgroup', 'utf8'));
   if (own === null) throw new CgroupUnavailableError('this process has no v2 cgroup');
   if (own === '/') {
     const base = join(mount, 'runbox');
-    await mkdir(base, { recursive: true });
+    if ((await mkdir(base, { recursive: true })) !== undefined) onMade(base);
     return base;
   }
   return join(mount, own);

@@ -10,7 +10,7 @@ import {
 } from '@runbox/executor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisDriver } from '../src/redis-driver.ts';
-import { follow } from './support/follow.ts';
+import { follow, waitFor } from './support/follow.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
 
@@ -94,7 +94,12 @@ describe('a worker that cannot run a job', () => {
     expect(result.state).toBe('error');
     expect(result.error).toContain('refuser could not start it');
     expect(result.error).not.toContain('127.0.0.1');
-    expect(worker.output()).toContain(`job ${run.id} failed before it started`);
+    // Its log comes through its stdout, which may be behind the message through Redis.
+    await waitFor(
+      () => worker.output().includes(`job ${run.id} failed before it started`),
+      'the worker to log why',
+      5_000,
+    );
   });
 
   it('still runs what it can afterwards', async () => {

@@ -17,7 +17,8 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { mountPointsUnder, parseMountInfo, pathInFilesystem } from './mount-table.ts';
+import { detachMountsUnder } from './detach-mounts.ts';
+import { parseMountInfo, pathInFilesystem } from './mount-table.ts';
 import type { ReadOnlyMount } from './sandbox-command.ts';
 import {
   HOST_ETC_COPIES,
@@ -103,13 +104,6 @@ async function readMounts(): Promise<ReturnType<typeof parseMountInfo>> {
   return parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8'));
 }
 
-/** Detaches whatever is mounted at or under `dir`. */
-async function unmountUnder(dir: string): Promise<void> {
-  for (const mountPoint of mountPointsUnder(dir, await readMounts())) {
-    await run('umount', ['-l', mountPoint]);
-  }
-}
-
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -124,7 +118,7 @@ async function removeStaleFiles(parent: string): Promise<void> {
   for (const name of await readdir(parent)) {
     const pid = Number.parseInt(name, 10);
     if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
-    await unmountUnder(join(parent, name));
+    await detachMountsUnder(join(parent, name), true);
     await rm(join(parent, name), { recursive: true, force: true });
   }
 }
@@ -257,7 +251,7 @@ export async function prepareSandboxFiles(options: SandboxFilesOptions): Promise
     await writeFile(join(root, 'empty'), '', { mode: 0o444 });
     if (mechanism === 'tmpfs') await run('mount', ['-o', 'remount,ro', root]);
   } catch (error) {
-    await unmountUnder(root).catch(() => {});
+    await detachMountsUnder(root, true).catch(() => {});
     await rm(root, { recursive: true, force: true }).catch(() => {});
     watchdog?.stdin?.end();
     throw error;
@@ -289,7 +283,7 @@ export async function prepareSandboxFiles(options: SandboxFilesOptions): Promise
     ],
     async close() {
       try {
-        await unmountUnder(root);
+        await detachMountsUnder(root, true);
         await rm(root, { recursive: true, force: true });
       } finally {
         // Finds nothing left to do, and ends; waited for, so that it is reaped here, not left to

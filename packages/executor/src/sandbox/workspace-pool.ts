@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { detachMountsUnder } from './detach-mounts.ts';
 import { emptyWorkspaceTree } from './workspace-tree.ts';
 
 const run = promisify(execFile);
@@ -150,11 +151,7 @@ export async function createWorkspacePool(options: WorkspacePoolOptions): Promis
         };
       },
       async removeStale(): Promise<void> {
-        const mounts = await readFile('/proc/self/mounts', 'utf8');
-        for (const line of mounts.split('\n')) {
-          const mountPoint = line.split(' ')[1];
-          if (mountPoint?.startsWith(`${root}/`)) await run('umount', ['-l', mountPoint]);
-        }
+        await detachMountsUnder(root, false);
         for (const name of await readdir(root))
           await rm(join(root, name), { recursive: true, force: true });
       },

@@ -91,7 +91,12 @@ function startSandbox(rules: string, options: { maskProc?: boolean } = {}): Outc
     cgroupJoinFiles: [],
     runAs: null,
     mounts: [],
-    tools: { sh: '/usr/bin/bash', setpriv: '/usr/bin/setpriv', bwrap: '/usr/bin/bwrap' },
+    tools: {
+      sh: '/usr/bin/bash',
+      setpriv: '/usr/bin/setpriv',
+      bwrap: '/usr/bin/bwrap',
+      init: '/usr/bin/tini-static',
+    },
   });
   const asContainer = [
     '/usr/bin/setpriv',

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from './limits.ts';
-import {
-  buildSandboxInvocation,
-  SANDBOX_INIT,
-  type SandboxCommandSpec,
-} from './sandbox-command.ts';
+import { buildSandboxInvocation, type SandboxCommandSpec } from './sandbox-command.ts';
 
 const spec: SandboxCommandSpec = {
   argv: ['/usr/bin/python3', '/workspace/main.py'],
@@ -21,6 +17,7 @@ const spec: SandboxCommandSpec = {
     sh: '/bin/bash',
     setpriv: '/usr/bin/setpriv',
     bwrap: '/usr/bin/bwrap',
+    init: '/usr/bin/tini-static',
   },
 };
 
@@ -122,9 +119,10 @@ describe('buildSandboxInvocation', () => {
 
   it('passes exactly the given environment and ends with the program argv', () => {
     expect(pairsAfter(args, '--setenv')).toEqual(['PATH', 'HOME']);
-    expect(args.slice(-9)).toEqual([
+    expect(args.slice(-5)).toEqual([
       '--',
-      ...SANDBOX_INIT,
+      '/usr/bin/tini-static',
+      '--',
       '/usr/bin/python3',
       '/workspace/main.py',
     ]);

@@ -117,7 +117,12 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
     sh: await findTool('bash'),
     setpriv: await findTool('setpriv'),
     bwrap: await findTool('bwrap'),
+    init: await findTool('tini-static'),
   };
+  if (!tools.init.startsWith('/usr/'))
+    throw new SandboxHostError(
+      `the sandbox's init must be under /usr, which is all a sandbox sees of the host: ${tools.init}`,
+    );
 
   await mkdir(stateDir, { recursive: true, mode: 0o711 });
   await chmod(stateDir, 0o711);

@@ -173,7 +173,7 @@ export async function runSelfTest(host: SandboxHost): Promise<SelfTestReport> {
 
   expectValues('namespaces', 'bwrap user, pid, net, ipc, uts, cgroup namespaces', {
     hostname: 'runbox',
-    pid1: 'bash',
+    pid1: 'tini-static',
     host_processes_visible: false,
   });
   expectValues('network', 'bwrap --unshare-net', { tcp: 'ENETUNREACH', dns: 'gaierror' });

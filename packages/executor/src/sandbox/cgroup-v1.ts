@@ -5,6 +5,7 @@ import {
   CgroupUnavailableError,
   RUN_CPU_SHARES_V1,
   type CgroupDriver,
+  type CgroupPriority,
   type CgroupUsage,
   type RunCgroup,
 } from './cgroup.ts';
@@ -141,32 +142,55 @@ export function createV1Driver(mounts: V1Mounts, groupName = 'runbox'): CgroupDr
       async remove(): Promise<void> {
         for (const dir of paths) await removeCgroupDir(dir);
       },
+      async setLimits(limits: SandboxLimits): Promise<void> {
+        const limitFile = join(dirs.memory, 'memory.limit_in_bytes');
+        const memswFile = join(dirs.memory, 'memory.memsw.limit_in_bytes');
+        const wanted = String(limits.memoryBytes);
+        // memsw (memory + swap) may never be below memory.limit_in_bytes: lowered second, raised
+        // first.
+        if (limits.memoryBytes < (await readNumber(limitFile))) {
+          await writeText(limitFile, wanted);
+          await writeOptional(memswFile, wanted);
+        } else {
+          await writeOptional(memswFile, wanted);
+          await writeText(limitFile, wanted);
+        }
+        const quota = Math.max(1_000, Math.round(limits.cpus * CPU_PERIOD_US));
+        await Promise.all([
+          writeText(join(dirs.pids, 'pids.max'), String(limits.maxProcesses)),
+          writeText(join(dirs.cpu, 'cpu.cfs_quota_us'), String(quota)),
+          writeText(join(dirs.cpu, 'cpu.shares'), String(RUN_CPU_SHARES_V1)),
+        ]);
+      },
+      async resetUsage(): Promise<void> {
+        await Promise.all([
+          writeText(join(dirs.cpuacct, 'cpuacct.usage'), '0'),
+          writeText(join(dirs.memory, 'memory.max_usage_in_bytes'), '0'),
+        ]);
+      },
     };
   }
 
   return {
     version: 'v1',
     location: `v1 hierarchies memory, pids, cpu, cpuacct, freezer under /${groupName}`,
-    async create(runId: string, limits: SandboxLimits): Promise<RunCgroup> {
+    async create(
+      runId: string,
+      limits: SandboxLimits,
+      priority: CgroupPriority = 'run',
+    ): Promise<RunCgroup> {
       assertCgroupName(runId);
       await ensureParents();
       const group = runGroup(runId);
       await Promise.all(group.paths.map((dir) => mkdir(dir)));
       const memoryDir = join(parents.memory, runId);
       const cpuDir = join(parents.cpu, runId);
-      const quota = Math.max(1_000, Math.round(limits.cpus * CPU_PERIOD_US));
       await Promise.all([
-        writeText(join(memoryDir, 'memory.limit_in_bytes'), String(limits.memoryBytes)).then(() =>
-          // memsw (memory + swap) may not be set below memory.limit_in_bytes, so it goes second.
-          writeOptional(join(memoryDir, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes)),
-        ),
         writeOptional(join(memoryDir, 'memory.swappiness'), '0'),
-        writeText(join(parents.pids, runId, 'pids.max'), String(limits.maxProcesses)),
-        writeText(join(cpuDir, 'cpu.cfs_period_us'), String(CPU_PERIOD_US)).then(() =>
-          writeText(join(cpuDir, 'cpu.cfs_quota_us'), String(quota)),
-        ),
-        writeText(join(cpuDir, 'cpu.shares'), String(RUN_CPU_SHARES_V1)),
+        writeText(join(cpuDir, 'cpu.cfs_period_us'), String(CPU_PERIOD_US)),
       ]);
+      await group.setLimits(limits);
+      if (priority === 'background') await writeText(join(cpuDir, 'cpu.shares'), '2');
       return countedRun(group, parentWeight);
     },
     async removeStale(): Promise<number> {

@@ -5,6 +5,7 @@ import {
   CgroupUnavailableError,
   RUN_CPU_WEIGHT_V2,
   type CgroupDriver,
+  type CgroupPriority,
   type CgroupUsage,
   type RunCgroup,
 } from './cgroup.ts';
@@ -91,6 +92,7 @@ export async function createV2Driver(base: string): Promise<CgroupDriver> {
     const dir = join(runsParent, runId);
     const procsFile = join(dir, 'cgroup.procs');
     let sampledPeak = 0;
+    let cpuBaselineUsec = 0;
     return {
       version: 'v2',
       paths: [dir],
@@ -107,7 +109,7 @@ export async function createV2Driver(base: string): Promise<CgroupDriver> {
         }
         sampledPeak = Math.max(sampledPeak, peak);
         return {
-          cpuMs: Math.round((cpu.get('usage_usec') ?? 0) / 1000),
+          cpuMs: Math.round(Math.max(0, (cpu.get('usage_usec') ?? 0) - cpuBaselineUsec) / 1000),
           peakMemoryBytes: sampledPeak,
           currentMemoryBytes: current,
         };
@@ -136,24 +138,38 @@ export async function createV2Driver(base: string): Promise<CgroupDriver> {
       async remove(): Promise<void> {
         await removeCgroupDir(dir);
       },
+      async setLimits(limits: SandboxLimits): Promise<void> {
+        await writeText(join(dir, 'memory.max'), String(limits.memoryBytes));
+        await writeText(join(dir, 'pids.max'), String(limits.maxProcesses));
+        const quota = Math.max(1_000, Math.round(limits.cpus * CPU_PERIOD_US));
+        await writeText(join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`);
+        await writeText(join(dir, 'cpu.weight'), String(RUN_CPU_WEIGHT_V2));
+      },
+      async resetUsage(): Promise<void> {
+        // cpu.stat cannot be reset; memory.peak only per open file (Linux 6.12), so the peak of a
+        // warm sandbox's run includes its interpreter's start (what a cold run's peak holds too).
+        const cpu = parseKeyValues(await readText(join(dir, 'cpu.stat')));
+        cpuBaselineUsec = cpu.get('usage_usec') ?? 0;
+      },
     };
   }
 
   return {
     version: 'v2',
     location: runsParent,
-    async create(runId: string, limits: SandboxLimits): Promise<RunCgroup> {
+    async create(
+      runId: string,
+      limits: SandboxLimits,
+      priority: CgroupPriority = 'run',
+    ): Promise<RunCgroup> {
       assertCgroupName(runId);
       const group = runGroup(runId);
       const dir = join(runsParent, runId);
       await mkdir(dir);
-      await writeText(join(dir, 'memory.max'), String(limits.memoryBytes));
       if (await exists(join(dir, 'memory.swap.max')))
         await writeText(join(dir, 'memory.swap.max'), '0');
-      await writeText(join(dir, 'pids.max'), String(limits.maxProcesses));
-      const quota = Math.max(1_000, Math.round(limits.cpus * CPU_PERIOD_US));
-      await writeText(join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`);
-      await writeText(join(dir, 'cpu.weight'), String(RUN_CPU_WEIGHT_V2));
+      await group.setLimits(limits);
+      if (priority === 'background') await writeText(join(dir, 'cpu.weight'), '1');
       return countedRun(group, parentWeight);
     },
     async removeStale(): Promise<number> {

@@ -46,13 +46,26 @@ export interface RunCgroup {
   killAll(spare?: number): Promise<void>;
   /** Removes the cgroup; call after killAll. */
   remove(): Promise<void>;
+  /**
+   * Sets memory, processes and CPU quota anew, and the CPU weight of a run: a warm sandbox is
+   * made with the pool's limits at background weight, and takes its run's limits when claimed.
+   */
+  setLimits(limits: SandboxLimits): Promise<void>;
+  /**
+   * Counts CPU time (and, where the kernel allows, peak memory) from now on: what a warm
+   * sandbox spent starting up is not its run's.
+   */
+  resetUsage(): Promise<void>;
 }
+
+/** `background`: the lowest CPU weight, for sandboxes started ahead of demand (warm ones). */
+export type CgroupPriority = 'run' | 'background';
 
 export interface CgroupDriver {
   readonly version: CgroupVersion;
   /** Where runs' cgroups are made, for reports. */
   readonly location: string;
-  create(runId: string, limits: SandboxLimits): Promise<RunCgroup>;
+  create(runId: string, limits: SandboxLimits, priority?: CgroupPriority): Promise<RunCgroup>;
   /** Kills and removes run cgroups left behind by a server that died. */
   removeStale(): Promise<number>;
   /**

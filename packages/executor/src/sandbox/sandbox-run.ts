@@ -2,7 +2,7 @@ import { spawn, type StdioOptions } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
-import type { CgroupDriver, CgroupUsage } from './cgroup.ts';
+import type { CgroupDriver, CgroupPriority, CgroupUsage } from './cgroup.ts';
 import type { SandboxLimits } from './limits.ts';
 import { readPaced } from './paced-reader.ts';
 import {
@@ -64,6 +64,43 @@ const EXIT_GRACE_MS = 2_000;
 const KILL_RETRY_MS = 10;
 const KILL_PERSIST_MS = 5_000;
 
+/** What is fixed when the sandbox process starts: its namespaces, rlimits, files and program. */
+export type SandboxSpawnOptions = Pick<
+  SandboxRunOptions,
+  'runId' | 'argv' | 'limits' | 'workspaceDir' | 'env' | 'runAs'
+> & {
+  /**
+   * `background`: started ahead of demand (a warm sandbox). Its cgroup has the lowest CPU weight
+   * until `go` gives it its run's limits, so that starting it never slows a running run.
+   * @default 'run'
+   */
+  priority?: CgroupPriority | undefined;
+};
+
+/** What a started sandbox is given when its run begins. */
+export type SandboxGoOptions = Omit<
+  SandboxRunOptions,
+  'runId' | 'argv' | 'workspaceDir' | 'env' | 'runAs'
+> & {
+  /** Bytes written to stdin before the run's own (a warm runner's instructions). */
+  preamble?: Buffer | undefined;
+};
+
+/** A sandbox process that has started and waits for `go`, or has already ended. */
+export interface SpawnedSandbox {
+  /** False once the process has ended (a warm sandbox that died before it was claimed). */
+  alive(): boolean;
+  /** Called once when the process ends, whether or not it was told to go. */
+  onExit(listener: () => void): void;
+  /**
+   * The run: limits, timers, output, usage, then the end and the cleanup. Once per sandbox; the
+   * cgroup is gone when it returns.
+   */
+  go(options: SandboxGoOptions): Promise<SandboxRunReport>;
+  /** Kills and removes a sandbox that will never go. */
+  discard(): Promise<void>;
+}
+
 /**
  * One process in the sandbox, from cgroup to cleanup. The whole cgroup is killed when the program
  * ends, times out, overflows its output or is cancelled, so nothing it started outlives the run.
@@ -72,15 +109,29 @@ export async function runSandboxed(
   deps: SandboxRunDeps,
   options: SandboxRunOptions,
 ): Promise<SandboxRunReport> {
-  const { limits } = options;
-  const cgroup = await deps.cgroups.create(options.runId, limits);
+  const sandbox = await spawnSandbox(deps, options);
+  return sandbox.go(options);
+}
+
+/**
+ * Starts the sandbox process: cgroup made and joined before anything runs, rlimits, namespaces,
+ * seccomp. Every listener of the child is attached before this returns; what the program writes
+ * before `go` is kept for the run.
+ */
+export async function spawnSandbox(
+  deps: SandboxRunDeps,
+  options: SandboxSpawnOptions,
+): Promise<SpawnedSandbox> {
+  const spawnLimits = options.limits;
+  const priority = options.priority ?? 'run';
+  const cgroup = await deps.cgroups.create(options.runId, spawnLimits, priority);
   const seccomp = await open(deps.seccompFile, 'r').catch(async (error: unknown) => {
     await cgroup.remove();
     throw error;
   });
   const invocation = buildSandboxInvocation({
     argv: options.argv,
-    limits,
+    limits: spawnLimits,
     workspaceDir: options.workspaceDir,
     env: options.env,
     cgroupJoinFiles: cgroup.joinFiles,
@@ -89,12 +140,11 @@ export async function runSandboxed(
     tools: deps.tools,
   });
 
-  const flags = { timedOut: false, outputLimitExceeded: false, cancelled: false };
   const stdio: StdioOptions = ['pipe', 'pipe', 'pipe', 'ignore', 'ignore'];
   stdio[SECCOMP_FD] = seccomp.fd;
   stdio[STATUS_FD] = 'pipe';
 
-  const startedAt = Date.now();
+  let startedAt = Date.now();
   // ProcessEnv, not the Record it is: Next's global types (this file is type-checked again by the
   // web app through `import type { AppRouter }`) make NODE_ENV required there, and the sandbox's
   // environment deliberately has none.
@@ -104,15 +154,18 @@ export async function runSandboxed(
   // we wait for anything else would be lost, and the run would wait for it for ever.
   let childExited = false;
   let spawnError: Error | null = null;
+  const exitListeners: (() => void)[] = [];
   const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
+    const ended = (): void => {
+      if (childExited) return;
       childExited = true;
       resolve();
-    });
+      for (const listener of exitListeners.splice(0)) listener();
+    };
+    child.once('exit', ended);
     child.once('error', (error) => {
-      childExited = true;
       spawnError = error;
-      resolve();
+      ended();
     });
   });
   const closed = new Promise<void>((resolve) => {
@@ -142,12 +195,26 @@ export async function runSandboxed(
     return killing;
   };
 
+  const flags = { timedOut: false, outputLimitExceeded: false, cancelled: false };
   let stdoutBytes = 0;
   let stderrBytes = 0;
   // bwrap and the launcher report set-up failures on stderr; keep its end for the error message.
   let stderrTail = '';
-  let outputBudget = limits.outputBytes;
+  let outputBudget = spawnLimits.outputBytes;
+  let onOutput: SandboxRunOptions['onOutput'];
+  let gate: SandboxRunOptions['outputGate'];
+  // Before go: the first slice of each stream is kept, and the readers wait (the gate below) until
+  // the run begins, when it is handed on. Nothing is lost, and at most two slices are held.
+  let early: { stream: OutputStream; chunk: Buffer }[] | null = [];
+  let letGo = (): void => {};
+  const going = new Promise<void>((resolve) => {
+    letGo = resolve;
+  });
   const deliver = (stream: OutputStream) => (chunk: Buffer) => {
+    if (early) {
+      early.push({ stream, chunk });
+      return;
+    }
     if (stream === 'stdout') {
       stdoutBytes += chunk.length;
     } else {
@@ -159,22 +226,23 @@ export async function runSandboxed(
     if (flags.outputLimitExceeded) return;
     if (chunk.length > outputBudget) {
       // Deliver exactly up to the limit, then end the run.
-      if (outputBudget > 0) options.onOutput?.(stream, chunk.subarray(0, outputBudget));
+      if (outputBudget > 0) onOutput?.(stream, chunk.subarray(0, outputBudget));
       outputBudget = 0;
       flags.outputLimitExceeded = true;
       void killRun().catch(() => {});
       return;
     }
     outputBudget -= chunk.length;
-    if (options.onOutput?.(stream, chunk) === 'limit') {
+    if (onOutput?.(stream, chunk) === 'limit') {
       flags.outputLimitExceeded = true;
       void killRun().catch(() => {});
     }
   };
+  const outputGate = (): Promise<void> | null => (early ? going : (gate?.() ?? null));
   // Paced: a program printing flat out must not hold the event loop (see paced-reader.ts).
   const readers = [
-    child.stdout ? readPaced(child.stdout, deliver('stdout'), undefined, options.outputGate) : null,
-    child.stderr ? readPaced(child.stderr, deliver('stderr'), undefined, options.outputGate) : null,
+    child.stdout ? readPaced(child.stdout, deliver('stdout'), undefined, outputGate) : null,
+    child.stderr ? readPaced(child.stderr, deliver('stderr'), undefined, outputGate) : null,
   ];
 
   let statusText = '';
@@ -183,97 +251,154 @@ export async function runSandboxed(
   statusStream?.on('data', (text: string) => {
     if (statusText.length < 4096) statusText += text;
   });
-
-  feedStdin(child.stdin, options.stdin);
-
-  const timer = setTimeout(() => {
-    flags.timedOut = true;
-    void killRun().catch(() => {});
-  }, limits.wallTimeMs);
-  const onAbort = (): void => {
-    flags.cancelled = true;
-    void killRun().catch(() => {});
-  };
-  if (options.signal?.aborted) onAbort();
-  else options.signal?.addEventListener('abort', onAbort, { once: true });
-
-  const usageTimer = options.onUsage
-    ? setInterval(() => {
-        cgroup.usage().then(options.onUsage, () => {});
-      }, options.usageIntervalMs ?? 1_000)
-    : null;
+  child.stdin?.on('error', () => {});
 
   // Only now, with every listener of the child's streams attached: a child that exits during an
   // await before that has its unread streams resumed by Node (flushStdio) and their data dropped,
   // which lost bwrap's status about once in a thousand runs under load.
   try {
     await seccomp.close();
-    await exited;
-    const finishedAt = Date.now();
-    clearTimeout(timer);
-    if (usageTimer) clearInterval(usageTimer);
-    options.signal?.removeEventListener('abort', onAbort);
-    // Whatever the program left running (daemons, stopped processes) goes with it; the sweep waits
-    // until the cgroup is empty.
-    await killRun();
-    await cgroup.killAll();
-    let graceTimer: NodeJS.Timeout | undefined;
-    // The streams' end can come before their last paced slices are handed on: wait for both.
-    const drained = await Promise.race([
-      closed
-        .then(() => Promise.all(readers.map((reader) => reader?.done ?? Promise.resolve())))
-        .then(() => true),
-      new Promise<false>((resolve) => {
-        graceTimer = setTimeout(() => resolve(false), EXIT_GRACE_MS);
-      }),
-    ]);
-    clearTimeout(graceTimer);
-    if (!drained) {
-      for (const reader of readers) reader?.stop();
-      child.stdout?.destroy();
-    }
-    const [usage, oomKilled] = await Promise.all([cgroup.usage(), cgroup.oomKilled()]);
-    const status = parseBwrapStatus(statusText);
-    const killedByUs = flags.timedOut || flags.cancelled || flags.outputLimitExceeded;
-    const setupFailed =
-      spawnError !== null || (!killedByUs && !oomKilled && status.exitCode === null);
-    return {
-      exitCode: status.exitCode,
-      signal:
-        status.exitCode === null
-          ? killedByUs || oomKilled
-            ? 'SIGKILL'
-            : null
-          : signalFromExitCode(status.exitCode),
-      timedOut: flags.timedOut,
-      memoryLimitExceeded: oomKilled,
-      outputLimitExceeded: flags.outputLimitExceeded,
-      cancelled: flags.cancelled,
-      setupFailed,
-      setupError: setupFailed
-        ? ((spawnError as Error | null)?.message ??
-          `the sandbox did not start (launcher exit ${child.exitCode ?? child.signalCode}): ${stderrTail.trim()}`)
-        : null,
-      startedAt,
-      finishedAt,
-      durationMs: finishedAt - startedAt,
-      usage,
-      stdoutBytes,
-      stderrBytes,
-      cgroupPaths: cgroup.paths,
-    };
-  } finally {
-    clearTimeout(timer);
-    if (usageTimer) clearInterval(usageTimer);
+  } catch (error) {
     await killRun().catch(() => {});
     await cgroup.remove();
+    throw error;
   }
+
+  let went = false;
+  let ended: Promise<void> | null = null;
+  const cleanUp = (): Promise<void> =>
+    (ended ??= (async () => {
+      await killRun().catch(() => {});
+      await cgroup.remove();
+    })());
+
+  return {
+    alive: () => !childExited,
+    onExit(listener) {
+      if (childExited) listener();
+      else exitListeners.push(listener);
+    },
+    async discard() {
+      if (went) throw new Error('a sandbox that was told to go ends with its run');
+      went = true;
+      for (const reader of readers) reader?.stop();
+      child.stdin?.destroy();
+      await cleanUp();
+    },
+    async go(goOptions: SandboxGoOptions): Promise<SandboxRunReport> {
+      if (went) throw new Error('a sandbox runs once');
+      went = true;
+      const { limits } = goOptions;
+      let timer: NodeJS.Timeout | undefined;
+      let usageTimer: NodeJS.Timeout | null = null;
+      const onAbort = (): void => {
+        flags.cancelled = true;
+        void killRun().catch(() => {});
+      };
+      try {
+        if (priority === 'background') {
+          // A warm sandbox: its run's limits, and its usage counted from here.
+          await cgroup.setLimits(limits);
+          await cgroup.resetUsage();
+          startedAt = Date.now();
+        }
+        onOutput = goOptions.onOutput;
+        gate = goOptions.outputGate;
+        outputBudget = limits.outputBytes;
+        const kept = early ?? [];
+        early = null;
+        for (const { stream, chunk } of kept) deliver(stream)(chunk);
+        letGo();
+
+        feedStdin(child.stdin, goOptions.stdin, goOptions.preamble);
+
+        timer = setTimeout(() => {
+          flags.timedOut = true;
+          void killRun().catch(() => {});
+        }, limits.wallTimeMs);
+        if (goOptions.signal?.aborted) onAbort();
+        else goOptions.signal?.addEventListener('abort', onAbort, { once: true });
+
+        const onUsage = goOptions.onUsage;
+        usageTimer = onUsage
+          ? setInterval(() => {
+              cgroup.usage().then(onUsage, () => {});
+            }, goOptions.usageIntervalMs ?? 1_000)
+          : null;
+
+        await exited;
+        const finishedAt = Date.now();
+        clearTimeout(timer);
+        if (usageTimer) clearInterval(usageTimer);
+        goOptions.signal?.removeEventListener('abort', onAbort);
+        // Whatever the program left running (daemons, stopped processes) goes with it; the sweep
+        // waits until the cgroup is empty.
+        await killRun();
+        await cgroup.killAll();
+        let graceTimer: NodeJS.Timeout | undefined;
+        // The streams' end can come before their last paced slices are handed on: wait for both.
+        const drained = await Promise.race([
+          closed
+            .then(() => Promise.all(readers.map((reader) => reader?.done ?? Promise.resolve())))
+            .then(() => true),
+          new Promise<false>((resolve) => {
+            graceTimer = setTimeout(() => resolve(false), EXIT_GRACE_MS);
+          }),
+        ]);
+        clearTimeout(graceTimer);
+        if (!drained) {
+          for (const reader of readers) reader?.stop();
+          child.stdout?.destroy();
+        }
+        const [usage, oomKilled] = await Promise.all([cgroup.usage(), cgroup.oomKilled()]);
+        const status = parseBwrapStatus(statusText);
+        const killedByUs = flags.timedOut || flags.cancelled || flags.outputLimitExceeded;
+        const setupFailed =
+          spawnError !== null || (!killedByUs && !oomKilled && status.exitCode === null);
+        return {
+          exitCode: status.exitCode,
+          signal:
+            status.exitCode === null
+              ? killedByUs || oomKilled
+                ? 'SIGKILL'
+                : null
+              : signalFromExitCode(status.exitCode),
+          timedOut: flags.timedOut,
+          memoryLimitExceeded: oomKilled,
+          outputLimitExceeded: flags.outputLimitExceeded,
+          cancelled: flags.cancelled,
+          setupFailed,
+          setupError: setupFailed
+            ? ((spawnError as Error | null)?.message ??
+              `the sandbox did not start (launcher exit ${child.exitCode ?? child.signalCode}): ${stderrTail.trim()}`)
+            : null,
+          startedAt,
+          finishedAt,
+          durationMs: finishedAt - startedAt,
+          usage,
+          stdoutBytes,
+          stderrBytes,
+          cgroupPaths: cgroup.paths,
+        };
+      } finally {
+        clearTimeout(timer);
+        if (usageTimer) clearInterval(usageTimer);
+        goOptions.signal?.removeEventListener('abort', onAbort);
+        await cleanUp();
+      }
+    },
+  };
 }
 
-function feedStdin(stdin: NodeJS.WritableStream | null, input: SandboxRunOptions['stdin']): void {
+function feedStdin(
+  stdin: NodeJS.WritableStream | null,
+  input: SandboxRunOptions['stdin'],
+  preamble: Buffer | undefined,
+): void {
   if (!stdin) return;
   // A program that never reads stdin closes the pipe; that is its business, not an error of ours.
   stdin.on('error', () => {});
+  if (preamble) stdin.write(preamble);
   if (input === undefined) {
     stdin.end();
   } else if (typeof input === 'string' || Buffer.isBuffer(input)) {

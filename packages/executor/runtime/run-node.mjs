@@ -2,6 +2,13 @@
 // and hands back the value of its last expression, like a REPL.
 //
 // Usage: node run-node.mjs RESULT_PATH USER_FILE [ARGS...]
+//        node run-node.mjs --warm [typescript]
+//
+// --warm: started ahead of demand (a warm sandbox), with Node and this runner loaded (and, for
+// typescript, the type stripper), it waits for its arguments on stdin: a 4-byte big-endian length,
+// then that many bytes of a JSON array of strings (RESULT_PATH, USER_FILE, ARGS...). Read with
+// readSync, byte-exact, so the rest of stdin is the program's. Before it waits, it writes one byte
+// to descriptor 5 (when open) and closes it: the sandbox is ready.
 //
 // A CommonJS-style script runs as a vm.Script in this context, with `require`, `module`,
 // `exports`, `__filename` and `__dirname` bound to the user file, and its completion value (the
@@ -21,8 +28,9 @@
 // - TypeScript is stripped with module.stripTypeScriptTypes (mode 'strip', the same erasable
 //   subset `node main.ts` accepts; positions are kept, so line numbers match the user's file).
 
+import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire, Module, stripTypeScriptTypes } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -32,7 +40,52 @@ import vm from 'node:vm';
 
 const RUNNER_FILE = fileURLToPath(import.meta.url);
 
-const [resultPath, userArg, ...userArgs] = process.argv.slice(2);
+function readExactly(count) {
+  const buffer = Buffer.alloc(count);
+  let filled = 0;
+  while (filled < count) {
+    let read;
+    try {
+      read = readSync(0, buffer, filled, count - filled, null);
+    } catch (error) {
+      if (error?.code === 'EAGAIN') continue;
+      throw error;
+    }
+    if (read === 0) process.exit(0); // the sandbox was discarded before it was given a run
+    filled += read;
+  }
+  return buffer;
+}
+
+/** One byte on descriptor 5 says loaded and waiting; closed before any run's code exists. */
+function signalReady() {
+  try {
+    writeSync(5, 'R');
+    closeSync(5);
+  } catch {
+    // started by hand, with no one waiting
+  }
+}
+
+function awaitArguments(prewarm) {
+  if (prewarm === 'typescript') stripTypes('const warm: number = 1;');
+  signalReady();
+  const length = readExactly(4).readUInt32BE(0);
+  if (length > 65536) {
+    process.stderr.write("runbox: the warm runner's arguments are too long\n");
+    process.exit(2);
+  }
+  const parsed = JSON.parse(readExactly(length).toString('utf8'));
+  if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === 'string')) {
+    process.stderr.write("runbox: the warm runner's arguments are not a list of strings\n");
+    process.exit(2);
+  }
+  return parsed;
+}
+
+const launchArgs = process.argv.slice(2);
+const [resultPath, userArg, ...userArgs] =
+  launchArgs[0] === '--warm' ? awaitArguments(launchArgs[1]) : launchArgs;
 if (resultPath === undefined || userArg === undefined) {
   process.stderr.write('usage: run-node.mjs RESULT_PATH USER_FILE [ARGS...]\n');
   process.exit(2);

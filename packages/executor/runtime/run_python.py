@@ -2,6 +2,13 @@
 last expression, like a notebook cell.
 
 Usage: python3 -B run_python.py RESULT_PATH USER_FILE [ARGS...]
+       python3 -B run_python.py --warm
+
+--warm: started ahead of demand (a warm sandbox), with the interpreter and this runner loaded, it
+waits for its arguments on stdin: a 4-byte big-endian length, then that many bytes of a JSON
+array of strings (RESULT_PATH, USER_FILE, ARGS...). Read with os.read, byte-exact, so the rest of
+stdin is the program's. Before it waits, it writes one byte to descriptor 5 (when open) and
+closes it: the sandbox is ready.
 
 The snippet runs as `__main__` with sys.argv[0] set to USER_FILE and sys.path[0] to its
 directory. If its last statement is an expression whose value is not None, that value is written
@@ -55,7 +62,41 @@ def write_result(result_path, value):
         print(f"runbox: could not write the result: {error}", file=sys.stderr)
 
 
+def read_exactly(count):
+    data = b""
+    while len(data) < count:
+        chunk = os.read(0, count - len(data))
+        if not chunk:
+            sys.exit(0)  # the sandbox was discarded before it was given a run
+        data += chunk
+    return data
+
+
+def signal_ready():
+    """One byte on descriptor 5 says loaded and waiting; closed before any run's code exists."""
+    try:
+        os.write(5, b"R")
+        os.close(5)
+    except OSError:
+        pass
+
+
+def await_arguments():
+    signal_ready()
+    length = int.from_bytes(read_exactly(4), "big")
+    if length > 65536:
+        print("runbox: the warm runner's arguments are too long", file=sys.stderr)
+        sys.exit(2)
+    arguments = json.loads(read_exactly(length).decode("utf-8"))
+    if not isinstance(arguments, list) or not all(isinstance(a, str) for a in arguments):
+        print("runbox: the warm runner's arguments are not a list of strings", file=sys.stderr)
+        sys.exit(2)
+    return arguments
+
+
 def main():
+    if sys.argv[1:] == ["--warm"]:
+        sys.argv = [sys.argv[0], *await_arguments()]
     if len(sys.argv) < 3:
         print("usage: run_python.py RESULT_PATH USER_FILE [ARGS...]", file=sys.stderr)
         sys.exit(2)

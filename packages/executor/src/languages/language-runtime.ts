@@ -1,4 +1,5 @@
 import type { Language } from './language.ts';
+import type { WarmRunner } from './warm-runner.ts';
 
 /** How one language's snippet is stored in the workspace and started inside the sandbox. */
 export interface LanguageRuntime {
@@ -8,4 +9,6 @@ export interface LanguageRuntime {
   readonly fileName: string;
   /** argv inside the sandbox; the program reads its code from `file`, never from argv. */
   runArgv(file: string): string[];
+  /** Started ahead of demand in a warm sandbox; absent: this language always starts cold. */
+  readonly warm?: WarmRunner;
 }

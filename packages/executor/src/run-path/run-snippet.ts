@@ -5,6 +5,7 @@ import type { SandboxLimits } from '../sandbox/limits.ts';
 import type { SandboxHost } from '../sandbox/sandbox-host.ts';
 import type { OutputStream, SandboxRunReport } from '../sandbox/sandbox-run.ts';
 import { runInSandbox } from './run-in-sandbox.ts';
+import type { SandboxSource } from './sandbox-source.ts';
 import { snippetCommand } from './snippet-command.ts';
 
 export interface SnippetRunOptions {
@@ -17,6 +18,8 @@ export interface SnippetRunOptions {
   signal?: AbortSignal | undefined;
   /** Runs before the workspace is removed, e.g. to list or read what the run wrote. */
   inspectWorkspace?: ((workspaceDir: string) => Promise<void>) | undefined;
+  /** Where the sandbox comes from (a warm pool's source). Default: a cold one. */
+  source?: SandboxSource | undefined;
 }
 
 export interface SnippetRunReport extends SandboxRunReport {
@@ -51,6 +54,7 @@ export async function runSnippet(
   const outcome = await runInSandbox(host, {
     runId: options.runId,
     limits: options.limits,
+    source: options.source,
     prepare: async (dir) => {
       workspaceDir = dir;
       return snippetCommand({ language: options.language, code: options.code, owner: host.runAs })(

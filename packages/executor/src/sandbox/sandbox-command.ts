@@ -10,6 +10,11 @@ export const SANDBOX_HOSTNAME = 'runbox';
 /** File descriptors the launcher is given, in the child's numbering. */
 export const SECCOMP_FD = 3;
 export const STATUS_FD = 4;
+/**
+ * A warm sandbox's runner writes one byte here once it is loaded and waiting, then closes it,
+ * before it reads its run's arguments: no program ever holds it.
+ */
+export const READY_FD = 5;
 
 /**
  * A read-only bind. Its source's path inside the source's filesystem is what the sandbox's
@@ -47,6 +52,8 @@ export interface SandboxCommandSpec {
   /** Read-only binds besides /usr: the sandbox's /etc and /opt/runbox, the masks over /proc files. */
   mounts: readonly ReadOnlyMount[];
   tools: HostTools;
+  /** Keep READY_FD open into the sandbox (a warm one's runner signals on it). @default false */
+  readyFd?: boolean | undefined;
 }
 
 export interface SandboxInvocation {
@@ -61,8 +68,9 @@ export interface SandboxInvocation {
 
 /**
  * The launcher, as root (or the server's user) before anything of the run exists:
- * - closes every descriptor but stdio, the seccomp program and the status pipe (one the server
- *   inherited without close-on-exec would otherwise reach the sandbox);
+ * - closes every descriptor but stdio, the seccomp program and the status pipe (and a warm
+ *   sandbox's ready pipe): one the server inherited without close-on-exec would otherwise reach
+ *   the sandbox;
  * - sets the rlimits (open files, file size in KiB, no core dumps) with bash's ulimit, which spares
  *   a prlimit process;
  * - joins the run's cgroups before it execs anything, so every process the run ever makes is born
@@ -70,14 +78,17 @@ export interface SandboxInvocation {
  * - execs setpriv → bwrap.
  * bash, not dash: dash cannot name descriptors above 9. Arguments: NOFILE FSIZE_KIB PROCS... -- CMD.
  */
-const LAUNCHER_SCRIPT = [
-  'for fd in /proc/$$/fd/*; do fd=${fd##*/}; case $fd in 0|1|2|3|4) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac; done',
-  'ulimit -n "$1" && ulimit -f "$2" && ulimit -c 0 || exit 125',
-  'shift 2',
-  'while [ "$#" -gt 0 ] && [ "$1" != -- ]; do echo 0 >"$1" || exit 125; shift; done',
-  'shift',
-  'exec "$@"',
-].join('\n');
+const launcherScript = (kept: string): string =>
+  [
+    `for fd in /proc/$$/fd/*; do fd=\${fd##*/}; case $fd in ${kept}) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac; done`,
+    'ulimit -n "$1" && ulimit -f "$2" && ulimit -c 0 || exit 125',
+    'shift 2',
+    'while [ "$#" -gt 0 ] && [ "$1" != -- ]; do echo 0 >"$1" || exit 125; shift; done',
+    'shift',
+    'exec "$@"',
+  ].join('\n');
+const LAUNCHER_SCRIPT = launcherScript(`0|1|2|${SECCOMP_FD}|${STATUS_FD}`);
+const WARM_LAUNCHER_SCRIPT = launcherScript(`0|1|2|${SECCOMP_FD}|${STATUS_FD}|${READY_FD}`);
 
 /**
  * PID 1 of the sandbox: tini, statically linked (it needs nothing of the sandbox's /usr/lib).
@@ -198,7 +209,7 @@ export function buildSandboxInvocation(spec: SandboxCommandSpec): SandboxInvocat
       '--norc',
       '--noprofile',
       '-c',
-      LAUNCHER_SCRIPT,
+      spec.readyFd ? WARM_LAUNCHER_SCRIPT : LAUNCHER_SCRIPT,
       'runbox-launch',
       String(limits.openFiles),
       String(Math.floor(limits.workspaceBytes / 1024)),

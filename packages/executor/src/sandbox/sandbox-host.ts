@@ -11,7 +11,14 @@ import { runtimeMount } from '../result/runtime-mount.ts';
 import { sandboxToolsMount } from '../tools/sandbox-tools.ts';
 import { SANDBOX_RUNTIME_BIN } from './sandbox-environment.ts';
 import { prepareSandboxFiles, type SandboxFiles } from './sandbox-files.ts';
-import { runSandboxed, type SandboxRunOptions, type SandboxRunReport } from './sandbox-run.ts';
+import {
+  runSandboxed,
+  spawnSandbox,
+  type SandboxRunOptions,
+  type SandboxRunReport,
+  type SandboxSpawnOptions,
+  type SpawnedSandbox,
+} from './sandbox-run.ts';
 import { createWorkspacePool, type WorkspacePool } from './workspace-pool.ts';
 
 export interface SandboxHostConfig {
@@ -65,6 +72,8 @@ export interface SandboxHost {
   /** Where the sandbox's /etc and /opt/runbox come from, and whether their binds hide the host. */
   readonly files: Omit<SandboxFiles, 'mounts' | 'close'>;
   run(options: SandboxRunOptions): Promise<SandboxRunReport>;
+  /** Starts a sandbox that waits to be told to go (warm sandboxes); `run` is spawn, then go. */
+  spawn(options: SandboxSpawnOptions): Promise<SpawnedSandbox>;
   /** Kills leftover runs and workspaces of a server that died; for a server's start, not a test's. */
   removeStale(): Promise<void>;
   /**
@@ -183,6 +192,7 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
       copiedBytes: files.copiedBytes,
     },
     run: (options) => runSandboxed(deps, options),
+    spawn: (options) => spawnSandbox(deps, options),
     async removeStale() {
       await cgroups.removeStale();
       await workspaces.removeStale();

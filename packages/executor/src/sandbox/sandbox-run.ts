@@ -9,6 +9,7 @@ import {
   buildSandboxInvocation,
   type HostTools,
   type ReadOnlyMount,
+  READY_FD,
   SECCOMP_FD,
   STATUS_FD,
 } from './sandbox-command.ts';
@@ -75,6 +76,8 @@ export type SandboxSpawnOptions = Pick<
    * @default 'run'
    */
   priority?: CgroupPriority | undefined;
+  /** A pipe at READY_FD for the program to say it is ready (see whenReady). @default false */
+  readyFd?: boolean | undefined;
 };
 
 /** What a started sandbox is given when its run begins. */
@@ -92,6 +95,13 @@ export interface SpawnedSandbox {
   alive(): boolean;
   /** Called once when the process ends, whether or not it was told to go. */
   onExit(listener: () => void): void;
+  /**
+   * With `readyFd`: true once the program has written to READY_FD, false if it ended first (or
+   * has no such pipe).
+   */
+  whenReady(): Promise<boolean>;
+  /** The cgroup's usage now (a warm sandbox's memory while it waits). */
+  usage(): Promise<CgroupUsage>;
   /**
    * The run: limits, timers, output, usage, then the end and the cleanup. Once per sandbox; the
    * cgroup is gone when it returns.
@@ -138,11 +148,13 @@ export async function spawnSandbox(
     runAs: options.runAs ?? deps.runAs,
     mounts: deps.mounts,
     tools: deps.tools,
+    readyFd: options.readyFd,
   });
 
   const stdio: StdioOptions = ['pipe', 'pipe', 'pipe', 'ignore', 'ignore'];
   stdio[SECCOMP_FD] = seccomp.fd;
   stdio[STATUS_FD] = 'pipe';
+  if (options.readyFd) stdio[READY_FD] = 'pipe';
 
   let startedAt = Date.now();
   // ProcessEnv, not the Record it is: Next's global types (this file is type-checked again by the
@@ -252,6 +264,20 @@ export async function spawnSandbox(
     if (statusText.length < 4096) statusText += text;
   });
   child.stdin?.on('error', () => {});
+  const pipes: readonly unknown[] = child.stdio;
+  const readyStream = options.readyFd ? (pipes[READY_FD] as Readable | null) : null;
+  const ready = new Promise<boolean>((resolve) => {
+    if (!readyStream) {
+      resolve(false);
+      return;
+    }
+    readyStream.once('data', () => resolve(true));
+    readyStream.once('error', () => resolve(false));
+    readyStream.once('close', () => resolve(false));
+    exitListeners.push(() => resolve(false));
+  });
+  // Read to its end so that its close is seen; nothing else comes on it.
+  readyStream?.resume();
 
   // Only now, with every listener of the child's streams attached: a child that exits during an
   // await before that has its unread streams resumed by Node (flushStdio) and their data dropped,
@@ -274,6 +300,8 @@ export async function spawnSandbox(
 
   return {
     alive: () => !childExited,
+    whenReady: () => ready,
+    usage: () => cgroup.usage(),
     onExit(listener) {
       if (childExited) listener();
       else exitListeners.push(listener);

@@ -4,9 +4,15 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Language } from '../../src/languages/index.ts';
-import { resolveLimits, type LimitsOverride } from '../../src/sandbox/limits.ts';
-import { runSnippet, type SnippetRunReport } from '../../src/run-path/run-snippet.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LANGUAGE_RUNTIMES, type Language } from '../../src/languages/index.ts';
+import { DEFAULT_LIMITS, resolveLimits, type LimitsOverride } from '../../src/sandbox/limits.ts';
+import {
+  runSnippet,
+  type SnippetRunOptions,
+  type SnippetRunReport,
+} from '../../src/run-path/run-snippet.ts';
+import { createWarmSandboxes } from '../../src/run-path/warm-sandboxes.ts';
 import { createSandboxHost, type SandboxHost } from '../../src/sandbox/sandbox-host.ts';
 
 export interface HarnessRun extends SnippetRunReport {
@@ -37,9 +43,53 @@ export interface SandboxHarness {
   close(): Promise<void>;
 }
 
+/** The two ways a run gets its sandbox; the hostile suites run over both. */
+export const SANDBOX_PATHS = ['cold', 'warm'] as const;
+export type SandboxPath = (typeof SANDBOX_PATHS)[number];
+
+/**
+ * A run of a language with a warm runner, through a warm sandbox: a pool made for it (the engine's
+ * default limits, but the run's /tmp, workspace and open-file sizes, which a started sandbox
+ * cannot change), waited on until ready, claimed, closed after the run. It fails unless the run
+ * really took the warm one. Bash has no warm runner and runs cold.
+ */
+async function runThroughWarmSandbox(
+  host: SandboxHost,
+  options: SnippetRunOptions,
+): Promise<SnippetRunReport> {
+  if (!LANGUAGE_RUNTIMES[options.language].warm) return runSnippet(host, options);
+  const pool = createWarmSandboxes(host, {
+    sizes: { [options.language]: 1 },
+    limits: {
+      ...DEFAULT_LIMITS,
+      tmpBytes: options.limits.tmpBytes,
+      workspaceBytes: options.limits.workspaceBytes,
+      openFiles: options.limits.openFiles,
+    },
+  });
+  try {
+    const deadline = Date.now() + 20_000;
+    while ((await pool.stats())[0]?.ready !== 1) {
+      if (Date.now() > deadline) throw new Error('no warm sandbox got ready in 20 s');
+      await sleep(5);
+    }
+    const report = await runSnippet(host, { ...options, source: pool.sourceFor(options.language) });
+    const hits = (await pool.stats())[0]?.hits;
+    if (hits !== 1) throw new Error(`the run did not take the warm sandbox (hits ${hits})`);
+    return report;
+  } finally {
+    await pool.close();
+  }
+}
+
 export async function createSandboxHarness(
   name: string,
-  options: { workspaceTmpfs?: boolean; onWorkspaceReleaseError?: (error: unknown) => void } = {},
+  options: {
+    workspaceTmpfs?: boolean;
+    onWorkspaceReleaseError?: (error: unknown) => void;
+    /** @default 'cold' */
+    path?: SandboxPath;
+  } = {},
 ): Promise<SandboxHarness> {
   const suffix = randomBytes(3).toString('hex');
   const sandboxUid = 64_100 + (parseInt(suffix, 16) % 800);
@@ -55,17 +105,18 @@ export async function createSandboxHarness(
   return {
     host,
     sandboxUid,
-    async run(language, code, options = {}) {
+    async run(language, code, runOptions = {}) {
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
-      const report = await runSnippet(host, {
+      const runThrough = options.path === 'warm' ? runThroughWarmSandbox : runSnippet;
+      const report = await runThrough(host, {
         runId: `${name}-${suffix}-${counter++}`,
         language,
         code,
-        limits: resolveLimits(options.limits ?? {}),
-        stdin: options.stdin,
-        signal: options.signal,
-        inspectWorkspace: options.inspectWorkspace,
+        limits: resolveLimits(runOptions.limits ?? {}),
+        stdin: runOptions.stdin,
+        signal: runOptions.signal,
+        inspectWorkspace: runOptions.inspectWorkspace,
         onOutput: (stream, chunk) => (stream === 'stdout' ? stdout : stderr).push(chunk),
       });
       return {

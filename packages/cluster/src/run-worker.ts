@@ -10,6 +10,7 @@ import {
   type SandboxHost,
   type SandboxLimits,
   type ToolSupport,
+  type WarmSandboxes,
 } from '@runbox/executor';
 import { WaitingError, Worker, type Job } from 'bullmq';
 import { clusterKeys, type ClusterKeys } from './cluster-keys.ts';
@@ -43,6 +44,8 @@ export interface RunWorkerOptions {
   uploadArtifacts?(runId: string, dir: string): Promise<void>;
   /** `ok`, or what failed in the self-test (shown on the admin page). */
   selfTest: string;
+  /** Sandboxes started ahead for this worker's snippet runs. @default none */
+  warm?: WarmSandboxes | null | undefined;
   log: {
     info(message: string): void;
     warn(message: string): void;
@@ -190,6 +193,7 @@ export function createRunWorker(options: RunWorkerOptions): RunWorker {
       host: options.host,
       ...(options.tools ? { tools: options.tools } : {}),
       output: { maxLines: data.output.maxLines, pii: data.output.pii },
+      warm: options.warm ?? null,
     };
     const entry: Active = { abort: new AbortController(), interrupted: false };
     active.set(data.runId, entry);

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import {
   claimSandboxDir,
   createSandboxHost,
+  createWarmSandboxes,
   createToolCatalog,
   runSelfTest,
   type SelfTestReport,
@@ -58,6 +59,10 @@ export async function startWorker(
     selfTest = await runSelfTest(host);
   }
   log.info(`sandbox: all ${selfTest.checks.length} layers hold`);
+  const warm = createWarmSandboxes(host, {
+    ...config.executor.warm,
+    onError: (error) => log.warn({ err: error }, 'a warm sandbox could not be made'),
+  });
   const tools = await createToolCatalog(host);
   const cacheDir = resolve(config.cacheDir);
   const artifactsRoot = join(cacheDir, 'artifacts');
@@ -77,6 +82,7 @@ export async function startWorker(
     artifactsRoot,
     ...(files ? { projects: files.projects, uploadArtifacts: files.uploadArtifacts } : {}),
     selfTest: failedLayers(selfTest),
+    warm,
     log: {
       info: (message) => log.info(message),
       warn: (message) => log.warn(message),

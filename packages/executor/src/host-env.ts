@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from './config-error.ts';
+import type { WarmSandboxesSettings } from './run-path/warm-sandboxes.ts';
+import { DEFAULT_WARM_SIZES, parseWarmSizes } from './run-path/warm-sizes.ts';
 import type { SandboxHostConfig } from './sandbox/sandbox-host.ts';
 
 /** The executor's environment variables, read and validated here and nowhere else. */
@@ -12,12 +14,16 @@ const hostEnvSchema = z.object({
   RUNBOX_WORKSPACE_TMPFS: z.enum(['0', '1']).default('1'),
   RUNBOX_ALLOW_UNSAFE_SANDBOX: z.enum(['0', '1']).default('0'),
   RUNBOX_SANDBOX_TOOLS_DIR: z.string().startsWith('/').optional(),
+  RUNBOX_WARM_SANDBOXES: z.string().default(DEFAULT_WARM_SIZES),
+  RUNBOX_WARM_MAX_AGE_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
 });
 
 export interface HostEnv {
   host: SandboxHostConfig;
   /** Run untrusted code even when the self-test finds a broken layer. Loud in every log. */
   allowUnsafeSandbox: boolean;
+  /** Sandboxes started ahead of demand, per language (warm-sandboxes.ts). */
+  warm: WarmSandboxesSettings;
 }
 
 export function hostEnvFrom(env: NodeJS.ProcessEnv): HostEnv {
@@ -27,6 +33,12 @@ export function hostEnvFrom(env: NodeJS.ProcessEnv): HostEnv {
     throw new ConfigError(String(issue?.path[0] ?? '?'), issue?.message ?? 'invalid');
   }
   const value = parsed.data;
+  let sizes: WarmSandboxesSettings['sizes'];
+  try {
+    sizes = parseWarmSizes(value.RUNBOX_WARM_SANDBOXES);
+  } catch (error) {
+    throw new ConfigError('RUNBOX_WARM_SANDBOXES', (error as Error).message);
+  }
   return {
     host: {
       stateDir: value.RUNBOX_SANDBOX_DIR,
@@ -38,5 +50,6 @@ export function hostEnvFrom(env: NodeJS.ProcessEnv): HostEnv {
       sandboxToolsDir: value.RUNBOX_SANDBOX_TOOLS_DIR,
     },
     allowUnsafeSandbox: value.RUNBOX_ALLOW_UNSAFE_SANDBOX === '1',
+    warm: { sizes, maxAgeMs: value.RUNBOX_WARM_MAX_AGE_MS },
   };
 }

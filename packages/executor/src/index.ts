@@ -27,6 +27,13 @@ export {
   type SandboxJobOutcome,
 } from './run-path/run-in-sandbox.ts';
 export { isUserFault, type UserFault } from './run-path/user-fault.ts';
+export {
+  createWarmSandboxes,
+  type WarmPoolStats,
+  type WarmSandboxes,
+  type WarmSandboxesOptions,
+  type WarmSandboxesSettings,
+} from './run-path/warm-sandboxes.ts';
 export { SnippetNotRunError } from './run-path/run-snippet.ts';
 export type {
   RunEvent,

@@ -3,7 +3,9 @@ import { readArtifactList } from '../src/artifacts/artifact-store.ts';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createWarmSandboxes, type WarmSandboxes } from '../src/run-path/warm-sandboxes.ts';
 import { createExecutor, type Executor } from '../src/engine/executor.ts';
 import {
   QueueFullError,
@@ -47,148 +49,180 @@ const endOf = (events: RunEvent[]) => {
   return last.result;
 };
 
-describe('engine: languages and end states', () => {
-  let executor: Executor;
-  beforeAll(() => {
-    executor = createExecutor({ host, concurrency: 2 });
-  });
-
-  it.each([
-    ['python', 'import sys\nprint("py", sys.stdin.read().strip())'],
-    ['javascript', 'process.stdin.on("data", (d) => console.log("js", String(d).trim()))'],
-    [
-      'typescript',
-      'const word: string = "ts";\nprocess.stdin.on("data", (d: Buffer) => console.log(word, String(d).trim()))',
-    ],
-    ['bash', 'read -r line; echo "sh $line"'],
-  ] as const)('runs %s with stdin and completes', async (language, code) => {
-    const run = await executor.submit({ kind: 'snippet', language, code, stdin: 'hi\n' });
-    const events = await collect(executor, run.id);
-    expect(endOf(events).state).toBe('completed');
-    expect(stdoutOf(events)).toMatch(/^(py|js|ts|sh) hi$/);
-    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-    expect(
-      events.filter((e) => e.type === 'state').map((e) => (e.type === 'state' ? e.state : '')),
-    ).toEqual(['queued', 'running', 'completed']);
-  });
-
-  it.each([
-    ['failed', 'python', 'raise SystemExit(3)', {}],
-    ['timed_out', 'bash', 'sleep 10', { wallTimeMs: 1_000 }],
-    [
-      'memory_limit',
-      'python',
-      'a = []\nwhile True:\n    a.append(bytearray(4 << 20))',
-      { memoryBytes: 64 << 20 },
-    ],
-    [
-      'output_limit',
-      'python',
-      'import sys\nsys.stdout.write("x" * 3_000_000)',
-      { outputBytes: 100_000 },
-    ],
-  ] as const)('ends as %s with a result that says so', async (state, language, code, limits) => {
-    const run = await executor.submit({ kind: 'snippet', language, code, limits });
-    const events = await collect(executor, run.id);
-    const result = endOf(events);
-    expect(result.state).toBe(state);
-    expect(executor.get(run.id).state).toBe(state);
-    expect(result.queuedAt).toBeLessThanOrEqual(result.startedAt ?? 0);
-    expect(result.finishedAt).toBeGreaterThanOrEqual(result.startedAt ?? 0);
-    if (state === 'failed') expect(result.exitCode).toBe(3);
-    if (state === 'output_limit') {
-      const truncated = events.find((e) => e.type === 'truncated');
-      expect(truncated).toMatchObject({ reason: 'bytes', limit: 100_000 });
-    }
-  });
-
-  it('ends a run past the line cap as output_limit with a truncation event', async () => {
-    const lines = createExecutor({ host, concurrency: 1, output: { maxLines: 50 } });
-    const run = await lines.submit({
-      kind: 'snippet',
-      language: 'bash',
-      code: 'for i in $(seq 1000); do echo $i; done',
+describe.each(['cold', 'warm'] as const)(
+  'engine: languages and end states (%s sandboxes)',
+  (path) => {
+    let executor: Executor;
+    let warm: WarmSandboxes | null = null;
+    beforeAll(() => {
+      warm =
+        path === 'warm'
+          ? createWarmSandboxes(host, { sizes: { python: 2, javascript: 2, typescript: 2 } })
+          : null;
+      executor = createExecutor({ host, concurrency: 2, warm });
     });
-    const events = await collect(lines, run.id);
-    expect(endOf(events).state).toBe('output_limit');
-    expect(events.filter((e) => e.type === 'output')).toHaveLength(50);
-    expect(events.find((e) => e.type === 'truncated')).toMatchObject({
-      reason: 'lines',
-      limit: 50,
-    });
-  });
-
-  it('redacts a secret the program prints', async () => {
-    const run = await executor.submit({
-      kind: 'snippet',
-      language: 'python',
-      // Built from parts so the code itself holds no secret for the submit-time scan.
-      code: 'print("token: " + "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8")',
-    });
-    const out = stdoutOf(await collect(executor, run.id));
-    expect(out).not.toContain('A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8');
-    expect(out).toContain('[REDACTED:');
-  });
-
-  it('shows a line with no newline after the flush deadline, before the run ends', async () => {
-    const run = await executor.submit({
-      kind: 'snippet',
-      language: 'python',
-      code: 'import sys, time\nsys.stdout.write("progress 50%")\nsys.stdout.flush()\ntime.sleep(1)\nprint(" done")',
-    });
-    const seen: { text: string; partial: boolean; running: boolean }[] = [];
-    for await (const event of executor.events(run.id)) {
-      if (event.type === 'output') {
-        seen.push({
-          text: event.text,
-          partial: event.partial,
-          running: executor.get(run.id).state === 'running',
-        });
+    beforeEach(async () => {
+      // Each run finds its language's sandboxes ready (a miss would quietly test the cold path).
+      for (let waited = 0; warm && waited < 20_000; waited += 5) {
+        const stats = await warm.stats();
+        if (stats.every((entry) => entry.ready === entry.size)) break;
+        await sleep(5);
       }
-    }
-    expect(seen[0]).toEqual({ text: 'progress 50%', partial: true, running: true });
-    expect(seen[1]).toMatchObject({ text: ' done', partial: false });
-  });
-
-  it('rejects a syntax error before queueing, naming the line', async () => {
-    await expect(
-      executor.submit({ kind: 'snippet', language: 'python', code: 'x = 1\nif x ==\n' }),
-    ).rejects.toSatisfy((error: unknown) => error instanceof SyntaxCheckError && error.line === 2);
-    await expect(
-      executor.submit({ kind: 'snippet', language: 'bash', code: 'echo ok\nif then fi\n' }),
-    ).rejects.toBeInstanceOf(SyntaxCheckError);
-  });
-
-  it('rejects code holding a secret, naming the line and kind', async () => {
-    const key = ['AKIA', 'ABCDEFGHIJKLMNOP'].join('');
-    await expect(
-      executor.submit({ kind: 'snippet', language: 'python', code: `print(1)\nkey = "${key}"\n` }),
-    ).rejects.toSatisfy((error: unknown) => error instanceof SecretInCodeError && error.line === 2);
-  });
-
-  it('carries dangerous-pattern warnings into the result', async () => {
-    const run = await executor.submit({
-      kind: 'snippet',
-      language: 'python',
-      code: 'import subprocess\nprint(1)',
     });
-    const result = endOf(await collect(executor, run.id));
-    expect(result.state).toBe('completed');
-    expect(result.warnings.some((w) => w.check === 'dangerous-pattern' && w.line === 1)).toBe(true);
-  });
-
-  it('resumes from a sequence number with no gap and no duplicate', async () => {
-    const run = await executor.submit({
-      kind: 'snippet',
-      language: 'bash',
-      code: 'for i in $(seq 30); do echo line$i; done',
+    afterAll(async () => {
+      if (!warm) return;
+      const stats = await warm.stats();
+      await warm.close();
+      for (const entry of stats) expect(entry.hits, entry.language).toBeGreaterThan(0);
     });
-    const all = await collect(executor, run.id);
-    const tail = await collect(executor, run.id, 7);
-    expect(tail).toEqual(all.slice(7));
-    expect(tail[0]?.seq).toBe(8);
-  });
-});
+
+    it.each([
+      ['python', 'import sys\nprint("py", sys.stdin.read().strip())'],
+      ['javascript', 'process.stdin.on("data", (d) => console.log("js", String(d).trim()))'],
+      [
+        'typescript',
+        'const word: string = "ts";\nprocess.stdin.on("data", (d: Buffer) => console.log(word, String(d).trim()))',
+      ],
+      ['bash', 'read -r line; echo "sh $line"'],
+    ] as const)('runs %s with stdin and completes', async (language, code) => {
+      const run = await executor.submit({ kind: 'snippet', language, code, stdin: 'hi\n' });
+      const events = await collect(executor, run.id);
+      expect(endOf(events).state).toBe('completed');
+      expect(stdoutOf(events)).toMatch(/^(py|js|ts|sh) hi$/);
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+      expect(
+        events.filter((e) => e.type === 'state').map((e) => (e.type === 'state' ? e.state : '')),
+      ).toEqual(['queued', 'running', 'completed']);
+    });
+
+    it.each([
+      ['failed', 'python', 'raise SystemExit(3)', {}],
+      ['timed_out', 'bash', 'sleep 10', { wallTimeMs: 1_000 }],
+      [
+        'memory_limit',
+        'python',
+        'a = []\nwhile True:\n    a.append(bytearray(4 << 20))',
+        { memoryBytes: 64 << 20 },
+      ],
+      [
+        'output_limit',
+        'python',
+        'import sys\nsys.stdout.write("x" * 3_000_000)',
+        { outputBytes: 100_000 },
+      ],
+    ] as const)('ends as %s with a result that says so', async (state, language, code, limits) => {
+      const run = await executor.submit({ kind: 'snippet', language, code, limits });
+      const events = await collect(executor, run.id);
+      const result = endOf(events);
+      expect(result.state).toBe(state);
+      expect(executor.get(run.id).state).toBe(state);
+      expect(result.queuedAt).toBeLessThanOrEqual(result.startedAt ?? 0);
+      expect(result.finishedAt).toBeGreaterThanOrEqual(result.startedAt ?? 0);
+      if (state === 'failed') expect(result.exitCode).toBe(3);
+      if (state === 'output_limit') {
+        const truncated = events.find((e) => e.type === 'truncated');
+        expect(truncated).toMatchObject({ reason: 'bytes', limit: 100_000 });
+      }
+    });
+
+    it('ends a run past the line cap as output_limit with a truncation event', async () => {
+      const lines = createExecutor({ host, concurrency: 1, output: { maxLines: 50 } });
+      const run = await lines.submit({
+        kind: 'snippet',
+        language: 'bash',
+        code: 'for i in $(seq 1000); do echo $i; done',
+      });
+      const events = await collect(lines, run.id);
+      expect(endOf(events).state).toBe('output_limit');
+      expect(events.filter((e) => e.type === 'output')).toHaveLength(50);
+      expect(events.find((e) => e.type === 'truncated')).toMatchObject({
+        reason: 'lines',
+        limit: 50,
+      });
+    });
+
+    it('redacts a secret the program prints', async () => {
+      const run = await executor.submit({
+        kind: 'snippet',
+        language: 'python',
+        // Built from parts so the code itself holds no secret for the submit-time scan.
+        code: 'print("token: " + "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8")',
+      });
+      const out = stdoutOf(await collect(executor, run.id));
+      expect(out).not.toContain('A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8');
+      expect(out).toContain('[REDACTED:');
+    });
+
+    it('shows a line with no newline after the flush deadline, before the run ends', async () => {
+      const run = await executor.submit({
+        kind: 'snippet',
+        language: 'python',
+        code: 'import sys, time\nsys.stdout.write("progress 50%")\nsys.stdout.flush()\ntime.sleep(1)\nprint(" done")',
+      });
+      const seen: { text: string; partial: boolean; running: boolean }[] = [];
+      for await (const event of executor.events(run.id)) {
+        if (event.type === 'output') {
+          seen.push({
+            text: event.text,
+            partial: event.partial,
+            running: executor.get(run.id).state === 'running',
+          });
+        }
+      }
+      expect(seen[0]).toEqual({ text: 'progress 50%', partial: true, running: true });
+      expect(seen[1]).toMatchObject({ text: ' done', partial: false });
+    });
+
+    it('rejects a syntax error before queueing, naming the line', async () => {
+      await expect(
+        executor.submit({ kind: 'snippet', language: 'python', code: 'x = 1\nif x ==\n' }),
+      ).rejects.toSatisfy(
+        (error: unknown) => error instanceof SyntaxCheckError && error.line === 2,
+      );
+      await expect(
+        executor.submit({ kind: 'snippet', language: 'bash', code: 'echo ok\nif then fi\n' }),
+      ).rejects.toBeInstanceOf(SyntaxCheckError);
+    });
+
+    it('rejects code holding a secret, naming the line and kind', async () => {
+      const key = ['AKIA', 'ABCDEFGHIJKLMNOP'].join('');
+      await expect(
+        executor.submit({
+          kind: 'snippet',
+          language: 'python',
+          code: `print(1)\nkey = "${key}"\n`,
+        }),
+      ).rejects.toSatisfy(
+        (error: unknown) => error instanceof SecretInCodeError && error.line === 2,
+      );
+    });
+
+    it('carries dangerous-pattern warnings into the result', async () => {
+      const run = await executor.submit({
+        kind: 'snippet',
+        language: 'python',
+        code: 'import subprocess\nprint(1)',
+      });
+      const result = endOf(await collect(executor, run.id));
+      expect(result.state).toBe('completed');
+      expect(result.warnings.some((w) => w.check === 'dangerous-pattern' && w.line === 1)).toBe(
+        true,
+      );
+    });
+
+    it('resumes from a sequence number with no gap and no duplicate', async () => {
+      const run = await executor.submit({
+        kind: 'snippet',
+        language: 'bash',
+        code: 'for i in $(seq 30); do echo line$i; done',
+      });
+      const all = await collect(executor, run.id);
+      const tail = await collect(executor, run.id, 7);
+      expect(tail).toEqual(all.slice(7));
+      expect(tail[0]?.seq).toBe(8);
+    });
+  },
+);
 
 describe('engine: hooks', () => {
   it('calls beforeQueue before the first event, and a throwing onEvent never stalls a run', async () => {

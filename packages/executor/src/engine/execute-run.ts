@@ -97,6 +97,10 @@ export async function executeRun(
   const outcome = await runInSandbox<InspectedWorkspace>(context.host, {
     runId: record.id,
     limits: record.limits,
+    source:
+      record.request.kind === 'snippet'
+        ? config.warm?.sourceFor(record.request.language)
+        : undefined,
     prepare: async (workspaceDir) => {
       const command = await prepare(workspaceDir);
       before = await inspector.snapshot(workspaceDir);

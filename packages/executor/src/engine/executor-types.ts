@@ -1,6 +1,7 @@
 import type { SandboxLimits } from '../sandbox/limits.ts';
 import type { SandboxHost } from '../sandbox/sandbox-host.ts';
 import type { RunPhase } from '../run-path/run-in-sandbox.ts';
+import type { WarmSandboxes } from '../run-path/warm-sandboxes.ts';
 import type { RunQueue } from './run-queue.ts';
 import type { RunState } from '../run-state.ts';
 import type { ValidationPolicy } from '../validation/validate-code.ts';
@@ -121,6 +122,8 @@ export interface ExecutorConfig {
   tools?: ToolSupport;
   /** Where the files runs create are kept for download; null keeps none. Default null. */
   artifactsRoot?: string | null;
+  /** Sandboxes started ahead for snippet runs; null or absent: every run starts cold. */
+  warm?: WarmSandboxes | null;
   hooks?: ExecutorHooks;
 }
 

@@ -13,10 +13,12 @@ import {
   createSandboxHost,
   createToolCatalog,
   syntaxCheckersOf,
+  createWarmSandboxes,
   loadExamples,
   runSelfTest,
   type Executor,
 } from '@runbox/executor';
+import { createCallbacks } from './callbacks/index.ts';
 import type { ServerConfig } from './config.ts';
 import { createLogger, loggerToFunction, runLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
@@ -125,8 +127,36 @@ export async function startRunbox(
     refusals: () => rateLimiter.refusals(),
     cluster: () => driver,
     syntaxCheckers: () => syntaxCheckersOf(host).stats(),
+    warmSandboxes: () => warm?.stats() ?? Promise.resolve([]),
+  });
+  const callbacks = createCallbacks({
+    config: config.callbacks,
+    outbox: store.outbox,
+    log: { info: log, warn },
+    registry: metrics.registry,
+    status: () => {
+      const queue = executor.queue();
+      return {
+        accepting: accepting && (selfTestHolds || driver !== null),
+        selfTestOk: selfTest.ok,
+        queue: {
+          waiting: queue.waiting.length,
+          running: queue.running.length,
+          concurrency: queue.concurrency,
+          paused: queue.paused,
+        },
+      };
+    },
   });
   const selfTestHolds = selfTest.ok || config.executor.allowUnsafeSandbox;
+  // Sandboxes started ahead for this process's runs; an API whose workers are elsewhere has none.
+  const warm =
+    config.cluster?.role !== 'api' && selfTestHolds
+      ? createWarmSandboxes(host, {
+          ...config.executor.warm,
+          onError: (error) => logger.warn({ err: error }, 'a warm sandbox could not be made'),
+        })
+      : null;
   const projectDigests = createProjectDigests();
   const driver: RedisDriver | null = config.cluster
     ? await createRedisDriver({
@@ -163,12 +193,17 @@ export async function startRunbox(
     output: { maxLines: config.maxOutputLines, pii: config.piiFilter },
     artifactsRoot: paths.artifacts,
     tools,
+    warm,
     hooks: {
       onEvent(run, event) {
         store.appendEvent(run.id, event);
         // The row takes the result when the batch is written: write it now, so that whoever sees
         // the end event and asks for the run gets it ended, with its artifacts.
-        if (event.type === 'end') store.flush();
+        if (event.type === 'end') {
+          store.flush();
+          // The end's delivery (if the run has a callback) was enqueued with it: send it now.
+          callbacks.poke();
+        }
         metrics.observe(run, event);
         if (event.type === 'state') {
           const tool = run.request.kind === 'tool' ? run.request.toolId : run.request.language;
@@ -207,6 +242,7 @@ export async function startRunbox(
       tools,
       maximums: config.maximums,
       artifactsRoot: paths.artifacts,
+      warm,
       projects: {
         get(digest) {
           const dir = projectDigests.dirOf(digest);
@@ -279,6 +315,7 @@ export async function startRunbox(
     ownerCookies,
     log: logger,
     metrics,
+    callbacks,
     selfTest,
     paths,
     projectDigests,
@@ -294,6 +331,8 @@ export async function startRunbox(
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  // Deliveries still pending from before this start (and those crash recovery enqueued) go now.
+  callbacks.start();
 
   let stopping: Promise<void> | null = null;
   return {
@@ -310,6 +349,8 @@ export async function startRunbox(
           log(`${outcome.interrupted.length} runs interrupted by the shutdown`);
         clearInterval(heartbeat);
         await server.close(2_000);
+        // Attempts in flight are aborted unrecorded: still pending, they go at the next start.
+        await callbacks.stop();
         store.close();
         await host.close();
         await claim.release();

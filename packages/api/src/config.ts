@@ -11,6 +11,8 @@ import {
 import { checkRedisUrl } from '@runbox/cluster';
 import { z } from 'zod';
 import { parseTrustedProxy, type TrustedProxy } from './client-address.ts';
+import { callbackConfigFrom, type CallbackConfig } from './callbacks/callback-config.ts';
+import { restConfigFrom, type RestConfig } from './rest/rest-config.ts';
 
 /**
  * Every environment variable of the server, read and validated here and nowhere else. The README's
@@ -82,6 +84,25 @@ const serverEnvSchema = z.object({
   RUNBOX_WORKER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** A worker that has not renewed its lease for this long is gone; its runs end interrupted. */
   RUNBOX_WORKER_LEASE_MS: intFrom(1_000, 600_000).default(10_000),
+  /** Signed callbacks (docs/callbacks.md); the rules of each are in callbacks/callback-config.ts. */
+  RUNBOX_CALLBACK_URL: z.string().min(1).optional(),
+  RUNBOX_CALLBACK_SECRET: z.string().min(1).optional(),
+  RUNBOX_CALLBACK_KEY_SECRETS: z.string().default(''),
+  RUNBOX_CALLBACK_ALLOW_NETWORKS: z.string().default(''),
+  RUNBOX_CALLBACK_RETRY_SCHEDULE_MS: z.string().optional(),
+  RUNBOX_CALLBACK_MAX_AGE_MS: intFrom(1_000, 30 * 86_400_000).default(86_400_000),
+  RUNBOX_CALLBACK_TIMEOUT_MS: intFrom(100, 120_000).default(10_000),
+  /** Where clients reach runbox, e.g. https://runbox.example.org (links in callbacks). */
+  RUNBOX_PUBLIC_URL: z.string().min(1).optional(),
+  /** Set: a signed heartbeat POST to this control plane every interval. */
+  RUNBOX_HEARTBEAT_URL: z.string().min(1).optional(),
+  RUNBOX_HEARTBEAT_INTERVAL_MS: intFrom(1_000, 3_600_000).default(30_000),
+  /** REST (docs/rest.md): longest `wait=true` before a 202; 0 answers 202 at once. */
+  RUNBOX_REST_WAIT_MAX_MS: intFrom(0, 3_600_000).default(60_000),
+  /** REST: UTF-8 bytes of stdout (and of stderr) one answer carries at most. */
+  RUNBOX_REST_OUTPUT_MAX_BYTES: intFrom(1_024, 64 * 1024 * 1024).default(1024 * 1024),
+  /** REST: a comment on an idle event stream this often, so proxies keep it open. */
+  RUNBOX_REST_SSE_HEARTBEAT_MS: intFrom(100, 600_000).default(15_000),
 });
 
 export interface ServerConfig {
@@ -119,6 +140,10 @@ export interface ServerConfig {
   executor: HostEnv;
   /** Null: the embedded default (runs wait and run in this process). */
   cluster: ClusterConfig | null;
+  /** Signed callbacks at the end of runs. */
+  callbacks: CallbackConfig;
+  /** The REST surface under /api/v1: waits, output caps, event-stream heartbeats. */
+  rest: RestConfig;
 }
 
 export interface ClusterConfig {
@@ -166,13 +191,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ServerC
       'RUNBOX_ROLE',
       'api needs RUNBOX_REDIS_URL (the workers take runs from it)',
     );
+  const apiKeys = parseApiKeys(value.RUNBOX_API_KEYS);
   return {
     port: value.PORT,
     host: value.HOST,
     dataDir: resolve(cwd, value.RUNBOX_DATA_DIR),
     adminToken: value.RUNBOX_ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),
     adminTokenGenerated: value.RUNBOX_ADMIN_TOKEN === undefined,
-    apiKeys: parseApiKeys(value.RUNBOX_API_KEYS),
+    apiKeys,
     concurrency: value.RUNBOX_CONCURRENCY ?? ENGINE_DEFAULTS.concurrency,
     maxQueueLength: value.RUNBOX_MAX_QUEUE,
     rateLimits: {
@@ -211,5 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ServerC
             workerToken: value.RUNBOX_WORKER_TOKEN ?? null,
             leaseMs: value.RUNBOX_WORKER_LEASE_MS,
           },
+    callbacks: callbackConfigFrom(value, new Set(apiKeys.values())),
+    rest: restConfigFrom(value),
   };
 }

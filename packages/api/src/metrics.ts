@@ -1,5 +1,5 @@
 import type { WorkerInfo } from '@runbox/cluster';
-import type { CheckerStats, Executor, RunEvent, RunRecord } from '@runbox/executor';
+import type { CheckerStats, Executor, RunEvent, RunRecord, WarmPoolStats } from '@runbox/executor';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** What /metrics shows, in Prometheus text. One registry per server (tests start several). */
@@ -22,6 +22,7 @@ export function createMetrics(sources: {
   cluster?: () => { workers(): Promise<WorkerInfo[]> } | null;
   /** The long-lived syntax checkers per language; absent: no checker series. */
   syntaxCheckers?: () => Readonly<Record<string, CheckerStats>>;
+  warmSandboxes?: () => Promise<readonly WarmPoolStats[]>;
 }): Metrics {
   const registry = new Registry();
   const runsTotal = new Counter({
@@ -90,6 +91,7 @@ export function createMetrics(sources: {
   });
   registerWorkerGauges(registry, () => sources.cluster?.() ?? null);
   if (sources.syntaxCheckers) registerCheckerGauges(registry, sources.syntaxCheckers);
+  if (sources.warmSandboxes) registerWarmGauges(registry, sources.warmSandboxes);
 
   return {
     registry,
@@ -214,6 +216,51 @@ function registerCheckerGauges(
         this.reset();
         for (const [language, entry] of Object.entries(stats()))
           this.set({ language }, value(entry));
+      },
+    });
+  }
+}
+
+/** Per-language gauges of the warm sandboxes, read at scrape time. */
+function registerWarmGauges(
+  registry: Registry,
+  stats: () => Promise<readonly WarmPoolStats[]>,
+): void {
+  const gauges: [string, string, (entry: WarmPoolStats) => number][] = [
+    ['runbox_warm_sandboxes_size', 'Warm sandboxes wanted ready.', (entry) => entry.size],
+    ['runbox_warm_sandboxes_ready', 'Warm sandboxes ready now.', (entry) => entry.ready],
+    ['runbox_warm_sandboxes_starting', 'Warm sandboxes starting now.', (entry) => entry.starting],
+    [
+      'runbox_warm_sandbox_hits',
+      'Runs that took a warm sandbox since the server started.',
+      (entry) => entry.hits,
+    ],
+    [
+      'runbox_warm_sandbox_misses',
+      'Runs of a language with warm sandboxes that started cold (none ready, or other limits).',
+      (entry) => entry.misses,
+    ],
+    [
+      'runbox_warm_sandbox_refill_seconds',
+      'Median time from spawn to ready over the last refills.',
+      (entry) => (entry.refillMsP50 ?? 0) / 1000,
+    ],
+    [
+      'runbox_warm_sandboxes_idle_memory_bytes',
+      'Memory the ready warm sandboxes hold while they wait.',
+      (entry) => entry.idleMemoryBytes,
+    ],
+  ];
+  for (const [name, help, value] of gauges) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['language'],
+      registers: [registry],
+      async collect() {
+        const entries = await stats();
+        this.reset();
+        for (const entry of entries) this.set({ language: entry.language }, value(entry));
       },
     });
   }

@@ -6,6 +6,7 @@ import {
   type QueueSnapshot,
   type RunEvent,
 } from '@runbox/executor';
+import { callbackForNewRun } from './callbacks/index.ts';
 import { NotFoundError } from './errors/api-errors.ts';
 import type { Identity } from './identity.ts';
 import type { CreateRunInput, RunView } from './schemas/run-views.ts';
@@ -114,8 +115,16 @@ async function submitRun(
   let projectId: string | null = null;
   let exampleId: string | null = null;
   let request: unknown;
+  // Refused before anything is queued; stored with the run, never part of the engine's request.
+  const callback = callbackForNewRun(
+    services.config.callbacks,
+    services.callbacks.policy,
+    identity,
+    input.callbackUrl,
+  );
   if (input.kind === 'snippet') {
-    request = input;
+    const { callbackUrl: _callbackUrl, ...snippet } = input;
+    request = snippet;
   } else {
     let projectDir: string;
     let limits = input.limits;
@@ -147,7 +156,13 @@ async function submitRun(
     meta: { owner: identity.owner },
     // Stored before its first event, so every event has its row.
     beforeQueue: (record) => {
-      services.store.insertRun({ ...record, owner: identity.owner, projectId, exampleId });
+      services.store.insertRun({
+        ...record,
+        owner: identity.owner,
+        projectId,
+        exampleId,
+        callback,
+      });
       // Counted by the store and the engine from here on, no longer as in flight.
       stored();
     },

@@ -16,6 +16,7 @@ import { addressKey, createClientAddressResolver } from './client-address.ts';
 import { anonymousIdentity, identify, sameSecret, type Identity } from './identity.ts';
 import { serveWorkerFiles, type WorkerFilesDeps } from './http/worker-files.ts';
 import { appRouter } from './router.ts';
+import { REST_PATH, serveRest } from './rest/rest-handler.ts';
 import type { Services } from './services.ts';
 import type { Context, SocketState } from './trpc.ts';
 
@@ -214,6 +215,9 @@ export function createRunboxServer(services: Services, pages?: PageHandler): Run
       return;
     }
 
+    // The REST surface (docs/rest.md): the same procedures as plain HTTP and JSON.
+    if (url.pathname === REST_PATH || url.pathname.startsWith(`${REST_PATH}/`))
+      return serveRest({ services, identity, takeClientSlot }, req, res);
     if (url.pathname.startsWith('/api/runs/')) {
       if (await serveArtifact(services, identity, req, res)) return;
     }

@@ -1,5 +1,6 @@
 import type { WorkerInfo } from '@runbox/cluster';
 import type { Example, Executor, SandboxHost, SelfTestReport, ToolCatalog } from '@runbox/executor';
+import type { Callbacks } from './callbacks/index.ts';
 import type { ServerConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -35,4 +36,6 @@ export interface Services {
   accepting(): boolean;
   log: Logger;
   metrics: Metrics;
+  /** Signed callbacks: the address rule at create, the deliverer (poke it after a redelivery). */
+  callbacks: Callbacks;
 }

@@ -32,6 +32,7 @@ import type {
   SandboxDirInUseError,
 } from '@runbox/executor';
 import type { RequestRefusedError } from '../http/request-guards.ts';
+import type { CallbackRefusedError } from '../callbacks/callback-errors.ts';
 
 import type {
   CorruptColumnError,
@@ -125,7 +126,9 @@ export type RunboxError =
   | OwnerRequiredError
   | BadInputError
   | NoWorkersError
-  | RequestRefusedError;
+  | RequestRefusedError
+  // callbacks
+  | CallbackRefusedError;
 
 /** The `code` of every error runbox knows; `data.runbox.code` on the wire is one of them. */
 export type RunboxErrorCode = RunboxError['code'];

@@ -77,6 +77,8 @@ export const CODE_TO_TRPC = {
   // embedded mode: the request makes sense only with workers
   NO_WORKERS: 'PRECONDITION_FAILED',
   REQUEST_REFUSED: 'FORBIDDEN',
+  // a callback URL this server will not call (SSRF rule, no secret to sign with)
+  CALLBACK_REFUSED: 'BAD_REQUEST',
 } as const satisfies Readonly<Record<RunboxErrorCode, TRPC_ERROR_CODE_KEY>>;
 
 /** Upload rules about size or count: 413 rather than 400. */

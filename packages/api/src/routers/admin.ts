@@ -2,7 +2,14 @@ import type { WorkerInfo } from '@runbox/cluster';
 import { LANGUAGES, RUN_STATES, isEndState } from '@runbox/executor';
 import { z } from 'zod';
 import { NoWorkersError, NotFoundError } from '../errors/api-errors.ts';
+import {
+  deliveryIdSchema,
+  deliveryViewSchema,
+  redeliver,
+  toDeliveryView,
+} from '../callbacks/delivery-views.ts';
 import { toTRPCError } from '../errors/to-trpc-error.ts';
+import { DELIVERY_STATES } from '../store/outbox.ts';
 import { toRunView } from '../run-service.ts';
 import { runViewSchema } from '../schemas/run-views.ts';
 import type { Services } from '../services.ts';
@@ -191,6 +198,44 @@ export const adminRouter = router({
       await cluster.drain(input.name, input.draining);
       return { name: input.name, draining: input.draining };
     }),
+
+  /** Callback deliveries of every run, newest first, by state. */
+  deliveries: adminProcedure
+    .input(
+      z
+        .object({
+          states: z.array(z.enum(DELIVERY_STATES)).max(DELIVERY_STATES.length).optional(),
+          limit: z.number().int().min(1).max(500).default(100),
+          cursor: z.object({ createdAt: z.number(), id: deliveryIdSchema }).optional(),
+        })
+        .default({ limit: 100 }),
+    )
+    .output(
+      z.object({
+        deliveries: z.array(deliveryViewSchema),
+        nextCursor: z.object({ createdAt: z.number(), id: z.string() }).nullable(),
+      }),
+    )
+    .query(({ ctx, input }) => {
+      const page = ctx.services.store.outbox.list({
+        ...(input.states ? { states: input.states } : {}),
+        limit: input.limit + 1,
+        ...(input.cursor ? { before: input.cursor } : {}),
+      });
+      const shown = page.slice(0, input.limit);
+      const last = shown.at(-1);
+      return {
+        deliveries: shown.map((delivery) => toDeliveryView(ctx.services, delivery)),
+        nextCursor:
+          page.length > input.limit && last ? { createdAt: last.createdAt, id: last.id } : null,
+      };
+    }),
+
+  /** Sends a delivery again from the start of its schedule, with the same webhook-id. */
+  redeliver: adminProcedure
+    .input(z.object({ deliveryId: deliveryIdSchema }).strict())
+    .output(deliveryViewSchema)
+    .mutation(({ ctx, input }) => redeliver(ctx.services, input.deliveryId)),
 
   rateLimits: adminProcedure.query(({ ctx }) => ctx.services.rateLimiter.settings()),
   setRateLimits: adminProcedure

@@ -2,6 +2,12 @@ import { RUN_STATES } from '@runbox/executor';
 import { advanceStatus, type RunStatusView } from '../run-status.ts';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
+import {
+  deliveriesOfRun,
+  deliveryIdSchema,
+  deliveryViewSchema,
+  redeliver,
+} from '../callbacks/delivery-views.ts';
 import { toTRPCError } from '../errors/to-trpc-error.ts';
 import {
   createRun,
@@ -82,6 +88,24 @@ export const runsRouter = router({
         // Not in the engine: it ended before this server started; nothing to cancel.
       }
       return toRunView(ctx.services, visibleRun(ctx.services, ctx.identity, input.id), false);
+    }),
+
+  /** The run's callback deliveries: each attempt, the last status, the next try. */
+  deliveries: ownerProcedure
+    .input(runId)
+    .output(z.array(deliveryViewSchema))
+    .query(({ ctx, input }) => {
+      visibleRun(ctx.services, ctx.identity, input.id);
+      return deliveriesOfRun(ctx.services, input.id);
+    }),
+
+  /** Sends one of the run's deliveries again, with the same webhook-id. */
+  redeliver: ownerProcedure
+    .input(z.object({ id: runId.shape.id, deliveryId: deliveryIdSchema }).strict())
+    .output(deliveryViewSchema)
+    .mutation(({ ctx, input }) => {
+      visibleRun(ctx.services, ctx.identity, input.id);
+      return redeliver(ctx.services, input.deliveryId, input.id);
     }),
 
   artifacts: ownerProcedure

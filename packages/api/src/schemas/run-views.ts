@@ -1,5 +1,6 @@
 import { LANGUAGES, RUN_STATES, limitsOverrideSchema, outputFiltersSchema } from '@runbox/executor';
 import { z } from 'zod';
+import { callbackUrlSchema } from '../callbacks/callback-url.ts';
 
 /** The shapes the API sends and takes, shared with the web app. */
 
@@ -49,6 +50,8 @@ export const createRunInputSchema = z.discriminatedUnion('kind', [
       stdin: z.string().max(1_048_576, 'stdin is limited to 1 MiB').optional(),
       limits: limitsOverrideSchema.optional(),
       outputFilters: outputFiltersSchema.optional(),
+      /** POSTed the run's summary, signed, when it ends (docs/callbacks.md). */
+      callbackUrl: callbackUrlSchema.optional(),
     })
     .strict(),
   z
@@ -60,6 +63,7 @@ export const createRunInputSchema = z.discriminatedUnion('kind', [
       entry: z.string().min(1).max(255).optional(),
       limits: limitsOverrideSchema.optional(),
       outputFilters: outputFiltersSchema.optional(),
+      callbackUrl: callbackUrlSchema.optional(),
     })
     .strict()
     .refine((input) => (input.projectId === undefined) !== (input.exampleId === undefined), {

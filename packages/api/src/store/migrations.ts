@@ -96,4 +96,52 @@ CREATE TABLE artifacts (
     // The redis driver's cursor in its message stream, written with the events it relayed.
     sql: `CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT, WITHOUT ROWID;`,
   },
+  {
+    version: 4,
+    name: 'signed callbacks and their outbox',
+    // A run's callback (written with the run), the deliveries its end enqueues (written in the
+    // end's own transaction), and every attempt of each (callbacks/, store/outbox.ts).
+    sql: `
+CREATE TABLE run_callbacks (
+  run_id    TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+  url       TEXT NOT NULL,
+  secret_id TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE callback_deliveries (
+  id               TEXT PRIMARY KEY,
+  run_id           TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  event_type       TEXT NOT NULL,
+  url              TEXT NOT NULL,
+  secret_id        TEXT NOT NULL,
+  summary          TEXT NOT NULL CHECK (json_valid(summary)),
+  state            TEXT NOT NULL,
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  round_attempts   INTEGER NOT NULL DEFAULT 0,
+  created_at       INTEGER NOT NULL,
+  round_started_at INTEGER NOT NULL,
+  next_attempt_at  INTEGER,
+  last_attempt_at  INTEGER,
+  last_status      INTEGER,
+  last_error       TEXT,
+  delivered_at     INTEGER,
+  UNIQUE (run_id, event_type)
+) STRICT;
+CREATE INDEX callback_deliveries_due ON callback_deliveries (next_attempt_at)
+  WHERE state = 'pending';
+CREATE INDEX callback_deliveries_by_time ON callback_deliveries (created_at, id);
+
+CREATE TABLE callback_attempts (
+  delivery_id TEXT NOT NULL REFERENCES callback_deliveries (id) ON DELETE CASCADE,
+  n           INTEGER NOT NULL CHECK (n >= 1),
+  at          INTEGER NOT NULL,
+  address     TEXT,
+  status      INTEGER,
+  outcome     TEXT NOT NULL,
+  error       TEXT,
+  duration_ms INTEGER NOT NULL,
+  PRIMARY KEY (delivery_id, n)
+) STRICT, WITHOUT ROWID;
+`,
+  },
 ];

@@ -9,6 +9,7 @@ import {
   type RunWarning,
   type SandboxLimits,
 } from '@runbox/executor';
+import type { RunCallback } from './outbox.ts';
 import { isPlainObject, readRow, type ReportCorruption, type Row } from './row-reader.ts';
 
 /**
@@ -37,6 +38,8 @@ export interface NewRun {
   startedAt?: number | null;
   /** Findings of validation at submit; the end's result replaces them. */
   warnings?: readonly RunWarning[];
+  /** Where the run reports its end (signed), stored with the run; none when absent. */
+  callback?: RunCallback | null;
 }
 
 /** What updateRun may change. `result` sets the state, the times and every result column. */

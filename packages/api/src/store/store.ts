@@ -12,6 +12,7 @@ import { createEventWriter } from './event-writer.ts';
 import { migrate } from './migrate.ts';
 import { MIGRATIONS, type Migration } from './migrations.ts';
 import { openDatabase } from './open-database.ts';
+import { createOutbox, type Outbox } from './outbox.ts';
 import {
   insertProjectParams,
   PROJECT_SELECT_LIST,
@@ -120,6 +121,9 @@ export interface Store {
   /** By path. */
   listArtifacts(runId: string): StoredArtifact[];
 
+  /** The callbacks' deliveries: enqueued with each end of a run that has a callback. */
+  readonly outbox: Outbox;
+
   /** Call once at start-up, before the executor takes runs. See RecoveryOutcome. */
   recoverAfterCrash(options?: RecoverOptions): RecoveryOutcome;
 
@@ -203,10 +207,15 @@ function createStore(input: {
     ),
   };
 
+  const outbox = createOutbox({ db, statements, report });
   const applyEndStatement = statements.get(updateRunSql(RESULT_COLUMNS));
-  /** The row takes an end's result, and its artifacts are listed; inside the caller's transaction. */
+  /**
+   * The row takes an end's result, its artifacts are listed and its callback (if any) enqueued;
+   * inside the caller's transaction.
+   */
   function applyEnd(runId: string, result: RunResult): void {
     applyEndStatement.run({ ...resultColumns(result), id: runId });
+    outbox.enqueueEnd(runId, result, now());
     // Results read back from old rows may lack the list.
     const artifacts: unknown = result.artifacts;
     if (Array.isArray(artifacts)) {
@@ -258,6 +267,7 @@ function createStore(input: {
   return {
     file: input.file,
     schemaVersion: input.schemaVersion,
+    outbox,
 
     insertProject(project) {
       open('insertProject');
@@ -285,7 +295,11 @@ function createStore(input: {
     insertRun(run) {
       open('insertRun');
       try {
-        sql.insertRun.run(insertRunParams(run));
+        // The run and its callback together, or neither.
+        inTransaction(db, () => {
+          sql.insertRun.run(insertRunParams(run));
+          if (run.callback) outbox.insertCallback(run.id, run.callback);
+        });
       } catch (error) {
         throw asConstraint('runs', error);
       }

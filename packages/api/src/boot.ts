@@ -127,7 +127,7 @@ export async function startRunbox(
     refusals: () => rateLimiter.refusals(),
     cluster: () => driver,
     syntaxCheckers: () => syntaxCheckersOf(host).stats(),
-    warmSandboxes: () => warm?.stats() ?? Promise.resolve([]),
+    warmSandboxes: () => services.warmSandboxes(),
   });
   const callbacks = createCallbacks({
     config: config.callbacks,
@@ -320,6 +320,7 @@ export async function startRunbox(
     paths,
     projectDigests,
     cluster: driver,
+    warmSandboxes: () => warm?.stats() ?? Promise.resolve([]),
     heartbeat: () => lastBeat,
     accepting: () => accepting && (selfTestHolds || driver !== null),
   };

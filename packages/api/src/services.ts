@@ -1,5 +1,12 @@
 import type { WorkerInfo } from '@runbox/cluster';
-import type { Example, Executor, SandboxHost, SelfTestReport, ToolCatalog } from '@runbox/executor';
+import type {
+  Example,
+  Executor,
+  SandboxHost,
+  SelfTestReport,
+  ToolCatalog,
+  WarmPoolStats,
+} from '@runbox/executor';
 import type { Callbacks } from './callbacks/index.ts';
 import type { ServerConfig } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -30,6 +37,8 @@ export interface Services {
     workers(): Promise<WorkerInfo[]>;
     drain(name: string, draining: boolean): Promise<void>;
   } | null;
+  /** This process's warm sandboxes per language; empty when it runs none (RUNBOX_WARM_SANDBOXES). */
+  warmSandboxes(): Promise<WarmPoolStats[]>;
   /** When the executor last showed it is alive (ms since epoch). */
   heartbeat(): number;
   /** False once shutdown began. */

@@ -171,6 +171,36 @@ export const adminOperations: readonly RestOperation[] = [
     handle: callsProcedure('admin.workers'),
   },
   {
+    method: 'GET',
+    path: '/admin/warm-sandboxes',
+    operationId: 'adminWarmSandboxes',
+    tag: 'admin',
+    summary: "This process's warm sandboxes per language",
+    description:
+      'Wanted, ready and starting; runs that took one (hits) or started cold (misses); refill time; the memory the ready ones hold. Empty when RUNBOX_WARM_SANDBOXES is 0 or runs run on workers.',
+    access: 'admin',
+    procedure: 'admin.warmSandboxes',
+    inputFrom: 'none',
+    responses: [
+      procedureAnswer('admin.warmSandboxes', [
+        {
+          language: 'python',
+          size: 2,
+          ready: 2,
+          starting: 0,
+          hits: 41,
+          misses: 3,
+          made: 45,
+          refillMsP50: 62.5,
+          refillMsLast: 58.1,
+          idleMemoryBytes: 10_485_760,
+        },
+      ]),
+    ],
+    example: {},
+    handle: callsProcedure('admin.warmSandboxes'),
+  },
+  {
     method: 'POST',
     path: '/admin/workers/{name}/drain',
     operationId: 'adminDrainWorker',

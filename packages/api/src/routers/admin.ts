@@ -57,6 +57,19 @@ export interface WorkersView {
   workers: WorkerView[];
 }
 
+const warmPoolViewSchema = z.object({
+  language: z.enum(LANGUAGES),
+  size: z.number(),
+  ready: z.number(),
+  starting: z.number(),
+  hits: z.number(),
+  misses: z.number(),
+  made: z.number(),
+  refillMsP50: z.number().nullable(),
+  refillMsLast: z.number().nullable(),
+  idleMemoryBytes: z.number(),
+});
+
 /** A worker's name as workers take it (RUNBOX_WORKER_NAME): nothing that could reach another key. */
 const workerNameSchema = z
   .string()
@@ -178,6 +191,14 @@ export const adminRouter = router({
     }),
 
   selfTest: adminProcedure.query(({ ctx }) => ctx.services.selfTest),
+
+  /**
+   * This process's warm sandboxes per language: wanted, ready, starting, hits, misses, refill time,
+   * idle memory. Workers keep their own (their /metrics-less processes report none here).
+   */
+  warmSandboxes: adminProcedure
+    .output(z.array(warmPoolViewSchema))
+    .query(({ ctx }) => ctx.services.warmSandboxes()),
 
   /** The workers whose lease is alive (the page asks every 2 s: a lease changes that seldom). */
   workers: adminProcedure.query(({ ctx }) => workersView(ctx.services)),

@@ -13,6 +13,7 @@ import {
   RequestRefusedError,
 } from './http/request-guards.ts';
 import { addressKey, createClientAddressResolver } from './client-address.ts';
+import { credentialProblem } from './credentials.ts';
 import { anonymousIdentity, identify, sameSecret, type Identity } from './identity.ts';
 import { serveWorkerFiles, type WorkerFilesDeps } from './http/worker-files.ts';
 import { appRouter } from './router.ts';
@@ -48,6 +49,21 @@ type IdentityOf = (
   req: IncomingMessage,
   connectionParams?: Record<string, string> | null,
 ) => Identity;
+
+/** What is wrong with the credentials a request (or a WebSocket's connectionParams) sent. */
+function credentialProblemOf(
+  services: Services,
+  req: IncomingMessage,
+  connectionParams?: Record<string, string> | null,
+): Error | null {
+  return credentialProblem(
+    {
+      authorization: connectionParams?.authorization ?? req.headers.authorization,
+      adminToken: connectionParams?.adminToken ?? headerValue(req.headers['x-runbox-admin-token']),
+    },
+    services.config,
+  );
+}
 
 /** Who a request is, from its cookie, its credentials and its client address. */
 function identityReader(services: Services): IdentityOf {
@@ -206,7 +222,12 @@ export function createRunboxServer(services: Services, pages?: PageHandler): Run
         res,
         path,
         maxBodySize: config.uploadMaxBytes + 1024 * 1024,
-        createContext: (): Context => ({ services, identity, socket: null }),
+        createContext: (): Context => ({
+          services,
+          identity,
+          socket: null,
+          credentialProblem: credentialProblemOf(services, req),
+        }),
         onError: ({ error, path: procedure }) => {
           if (error.code === 'INTERNAL_SERVER_ERROR')
             console.error(`procedure ${procedure ?? '?'} failed`, error.cause ?? error);
@@ -242,7 +263,12 @@ export function createRunboxServer(services: Services, pages?: PageHandler): Run
         socketState.set(res, state);
       }
       const params = info.connectionParams as Record<string, string> | null;
-      return { services, identity: identityOf(req, params), socket: state };
+      return {
+        services,
+        identity: identityOf(req, params),
+        socket: state,
+        credentialProblem: credentialProblemOf(services, req, params),
+      };
     },
   });
 

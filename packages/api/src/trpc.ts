@@ -17,6 +17,11 @@ export interface Context {
   identity: Identity;
   /** Per WebSocket connection: how many subscriptions it holds, and what it has not sent yet. Null over HTTP. */
   socket: SocketState | null;
+  /**
+   * What was wrong with the credentials sent (an unknown API key, a wrong admin token): every
+   * procedure answers UNAUTHORIZED with it, public ones too (credentials.ts). Null when none.
+   */
+  credentialProblem: Error | null;
 }
 
 const t = initTRPC.context<Context>().create({
@@ -39,8 +44,14 @@ const mapErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
+/** Credentials that were sent and are not this server's are refused whatever the procedure. */
+const refuseBadCredentials = t.middleware(({ ctx, next }) => {
+  if (ctx.credentialProblem) throw toTRPCError(ctx.credentialProblem);
+  return next();
+});
+
 export const router = t.router;
-export const publicProcedure = t.procedure.use(mapErrors);
+export const publicProcedure = t.procedure.use(mapErrors).use(refuseBadCredentials);
 
 export const ownerProcedure = publicProcedure.use(({ ctx, next }) => {
   const { identity, services } = ctx;

@@ -77,7 +77,7 @@ describe('without the admin token', () => {
         const error = await refusal;
         expect(codeOf(error)).toBe('UNAUTHORIZED');
         expect(error.data?.httpStatus).toBe(401);
-        expect(runboxDetailsOf(error)).toEqual({ code: 'ADMIN_REQUIRED' });
+        expect(runboxDetailsOf(error)).toMatchObject({ code: 'ADMIN_REQUIRED' });
         expect(error.message).toContain('admin token');
       }
     }
@@ -108,7 +108,7 @@ describe('without the admin token', () => {
         client.trpc.admin.onQueue.subscribe(undefined, handlers),
       );
       expect(codeOf(error)).toBe('UNAUTHORIZED');
-      expect(runboxDetailsOf(error)).toEqual({ code: 'ADMIN_REQUIRED' });
+      expect(runboxDetailsOf(error)).toMatchObject({ code: 'ADMIN_REQUIRED' });
     }
   });
 });

@@ -76,7 +76,7 @@ describe('credentials are explicit', () => {
     expect(admin.status).toBe(200);
   });
 
-  it('tRPC refuses the same unknown key on owner calls too (OWNER_REQUIRED, 401)', async () => {
+  it('tRPC refuses the same unknown key too (OWNER_REQUIRED, 401, naming the header)', async () => {
     const client = makeClient(server.url, {
       cookie: null,
       authorization: 'Bearer not-a-key-of-this-server-000',
@@ -84,7 +84,11 @@ describe('credentials are explicit', () => {
     try {
       const error = await rejectionOf(client.trpc.runs.list.query({}));
       expect(error.data?.httpStatus).toBe(401);
-      expect(runboxDetailsOf(error)).toEqual({ code: 'OWNER_REQUIRED' });
+      expect(runboxDetailsOf(error)).toEqual({
+        code: 'OWNER_REQUIRED',
+        field: 'authorization',
+        rule: 'known-api-key',
+      });
     } finally {
       await client.close();
     }

@@ -2,7 +2,6 @@ import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { z } from 'zod';
-import { AdminRequiredError, OwnerRequiredError } from '../errors/api-errors.ts';
 import { errorDetails, toTRPCError } from '../errors/to-trpc-error.ts';
 import { DETAIL_FIELDS } from '../errors/runbox-error.ts';
 
@@ -79,28 +78,6 @@ export function badInput(field: string, rule: string, message: string, limit?: n
     rule,
     ...(limit !== undefined ? { limit } : {}),
   });
-}
-
-/** A bearer token that is neither an API key of this server nor its admin token. */
-export class UnknownApiKeyError extends OwnerRequiredError {
-  readonly field = 'authorization';
-  readonly rule = 'known-api-key';
-  constructor(message: string) {
-    super();
-    this.message = message;
-    this.name = 'UnknownApiKeyError';
-  }
-}
-
-/** An x-runbox-admin-token header that is not this server's admin token. */
-export class WrongAdminTokenError extends AdminRequiredError {
-  readonly field = 'x-runbox-admin-token';
-  readonly rule = 'admin-token';
-  constructor() {
-    super();
-    this.message = "x-runbox-admin-token is not this server's admin token";
-    this.name = 'WrongAdminTokenError';
-  }
 }
 
 export interface RestErrorAnswer {

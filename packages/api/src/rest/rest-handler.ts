@@ -185,7 +185,8 @@ async function dispatch(
   // Parameters the call does not have are refused whatever the operation reads.
   if (entry.operation.inputFrom !== 'query') queryToInput(query, null, entry.ownQueryNames);
 
-  const ctx: Context = { services, identity, socket: null };
+  // checkCredentials above has refused whatever was wrong: nothing is left for the procedures to refuse.
+  const ctx: Context = { services, identity, socket: null, credentialProblem: null };
   const call: RestCall = {
     services,
     identity,

@@ -39,18 +39,25 @@ export async function startWorkerProcess(options: {
    * cgroup hierarchies the sandbox needs.
    */
   netns?: string;
+  /**
+   * Start it as production does, `./runbox worker` (the bundled worker): its cgroup group is then
+   * the production one, `runbox-worker-<name>`, and it says so in its log when it takes jobs.
+   */
+  bundled?: boolean;
 }): Promise<WorkerProcess> {
   const suffix = randomBytes(3).toString('hex');
   // Cluster tests take sandbox uids 65000..65399 (executor tests 64100..64899, API servers 64900..64990).
   const sandboxUid = 65_000 + (parseInt(suffix, 16) % 400);
   const dir = join(tmpdir(), `runbox-test-worker-${options.name}-${suffix}`);
-  const group = `runbox-test-worker-${suffix}`;
-  const command = options.netns
-    ? ([
-        'nsenter',
-        [`--net=/var/run/netns/${options.netns}`, '--', process.execPath, SERVE_WORKER],
-      ] as const)
-    : ([process.execPath, [SERVE_WORKER]] as const);
+  const group = options.bundled ? `runbox-worker-${options.name}` : `runbox-test-worker-${suffix}`;
+  const command = options.bundled
+    ? (['sh', [join(REPO_ROOT, 'runbox'), 'worker']] as const)
+    : options.netns
+      ? ([
+          'nsenter',
+          [`--net=/var/run/netns/${options.netns}`, '--', process.execPath, SERVE_WORKER],
+        ] as const)
+      : ([process.execPath, [SERVE_WORKER]] as const);
   const child = spawn(command[0], [...command[1]], {
     cwd: REPO_ROOT,
     env: {
@@ -83,7 +90,7 @@ export async function startWorkerProcess(options: {
   await new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
       text += chunk.toString('utf8');
-      if (/^WORKING$/m.test(text)) resolve();
+      if (/^WORKING$/m.test(text) || /takes runs from/.test(text)) resolve();
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);

@@ -1,4 +1,5 @@
 import { defineConfig } from '@playwright/test';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,6 +9,12 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const PORT = Number(process.env.E2E_PORT ?? 3210);
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
+// Signs the server's callbacks; the tests' receivers check the signatures with it. This file is
+// loaded again in each worker process, which inherits the runner's environment: one secret per
+// run of the suite, the same in the runner (which starts the server) and in the tests.
+export const CALLBACK_SECRET =
+  process.env.E2E_CALLBACK_SECRET ?? `whsec_${randomBytes(32).toString('base64')}`;
+process.env.E2E_CALLBACK_SECRET = CALLBACK_SECRET;
 const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'runbox-e2e-'));
 // Its own sandbox directory: a server clears stale workspaces of its directory at start.
 const sandboxDir = mkdtempSync(join(tmpdir(), 'runbox-e2e-sandbox-'));
@@ -61,6 +68,14 @@ export default defineConfig({
       RUNBOX_ADMIN_TOKEN: ADMIN_TOKEN,
       // The long-log test prints a million lines (the default cap is 100,000).
       RUNBOX_MAX_OUTPUT_LINES: '1000000',
+      // Callbacks to the tests' receivers on this host (127.0.0.1 is refused unless allowed),
+      // retried quickly so a failed first attempt is followed by a second within the test.
+      RUNBOX_CALLBACK_SECRET: CALLBACK_SECRET,
+      RUNBOX_CALLBACK_ALLOW_NETWORKS: '127.0.0.1',
+      RUNBOX_CALLBACK_RETRY_SCHEDULE_MS: '300,300',
+      // One warm Python sandbox: the pool is on (the admin page shows it) without the default's
+      // four sandboxes idling beside the runs of the suite on a small machine.
+      RUNBOX_WARM_SANDBOXES: 'python=1',
       NEXT_TELEMETRY_DISABLED: '1',
     },
   },

@@ -1,21 +1,11 @@
-import AxeBuilder from '@axe-core/playwright';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
+import { expectNoViolations } from './support/axe';
 import { ADMIN_TOKEN, runState, startSnippet } from './support/runbox';
 
 /**
  * Every page passes axe's WCAG 2.1 A and AA rules (labels, names, contrast, landmarks, ARIA) in
  * the light and the dark theme, and a run can be started and followed with the keyboard alone.
  */
-
-async function expectNoViolations(page: Page, what: string): Promise<void> {
-  const results = await new AxeBuilder({ page })
-    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
-    .analyze();
-  const found = results.violations.map(
-    (v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-  );
-  expect(found, `${what}: ${found.join('\n')}`).toEqual([]);
-}
 
 for (const colorScheme of ['light', 'dark'] as const) {
   test(`every page passes axe's WCAG A and AA rules (${colorScheme})`, async ({ page }) => {

@@ -3,7 +3,9 @@ import { QueryClient, QueryClientProvider, useMutation, useQuery } from '@tansta
 import { useSubscription } from '@trpc/tanstack-react-query';
 import Link from 'next/link';
 import { useEffect, useMemo, useState, useSyncExternalStore, type FormEvent } from 'react';
+import { CallbacksSection } from '@/components/admin-callbacks';
 import { ThroughputChart, WaitChart, type Bucket } from '@/components/admin-charts';
+import { WarmSandboxesSection } from '@/components/admin-warm';
 import { WorkersSection } from '@/components/admin-workers';
 import { describeState, formatBytes, formatDuration, runTitle } from '@/lib/format';
 import {
@@ -415,6 +417,7 @@ function Dashboard({ onSignOut }: { onSignOut: () => void }) {
       </section>
 
       <WorkersSection enabled={initial.isSuccess} />
+      <WarmSandboxesSection enabled={initial.isSuccess} />
 
       <div className="grid-2">
         <section className="card" aria-labelledby="throughput-title">
@@ -458,6 +461,8 @@ function Dashboard({ onSignOut }: { onSignOut: () => void }) {
           </table>
         )}
       </section>
+
+      <CallbacksSection enabled={initial.isSuccess} />
 
       <section className="card" aria-labelledby="selftest-title">
         <div className="card-title">

@@ -3,7 +3,9 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { useEffect, useId, useRef, useState, type DragEvent, type FormEvent } from 'react';
 import { CodeEditor, type EditorLanguage } from '@/components/code-editor';
+import { CallbackField } from '@/components/callback-field';
 import { LimitFields } from '@/components/limit-fields';
+import { fieldError } from '@/lib/deliveries';
 import { formatBytes, formatDuration, runTitle } from '@/lib/format';
 import {
   EMPTY_LIMIT_INPUTS,
@@ -278,6 +280,7 @@ export function NewRun() {
   const [stdin, setStdin] = useState('');
   const [toolId, setToolId] = useState<string>('');
   const [limitInputs, setLimitInputs] = useState<LimitInputs>(EMPTY_LIMIT_INPUTS);
+  const [callbackUrl, setCallbackUrl] = useState('');
 
   const examples = useQuery(trpc.examples.list.queryOptions());
   const tools = useQuery(trpc.tools.list.queryOptions());
@@ -350,6 +353,7 @@ export function NewRun() {
     event.preventDefault();
     if (!ready) return;
     const lim = limitsFromInputs(limitInputs);
+    const callback = callbackUrl.trim() ? { callbackUrl: callbackUrl.trim() } : {};
     const input =
       source === 'snippet'
         ? {
@@ -358,18 +362,22 @@ export function NewRun() {
             code,
             ...(stdin ? { stdin } : {}),
             ...(lim ? { limits: lim } : {}),
+            ...callback,
           }
         : {
             kind: 'tool' as const,
             toolId,
             ...(source === 'example' ? { exampleId: exampleId! } : { projectId: project!.id }),
             ...(lim ? { limits: lim } : {}),
+            ...callback,
           };
     create.mutate(input, { onSuccess: (run) => router.push(`/runs/${run.id}`) });
   }
 
   const createError = create.error;
   const details = errorDetails(createError);
+  // A refused callback URL is told next to its field rather than in the form's alert.
+  const callbackError = fieldError(createError, 'callbackUrl');
 
   return (
     <form onSubmit={onSubmit} aria-label="New run">
@@ -542,9 +550,18 @@ export function NewRun() {
             maximums={serverLimits.data?.maximums ?? null}
           />
         </div>
+        <CallbackField
+          value={callbackUrl}
+          onChange={(next) => {
+            setCallbackUrl(next);
+            // The message was about what the field held before.
+            if (callbackError) create.reset();
+          }}
+          error={callbackError}
+        />
       </section>
 
-      {createError && (
+      {createError && !callbackError && (
         <div className="alert error" role="alert">
           <strong>The run was refused.</strong> {createError.message}
           {details?.field && details.min !== undefined && details.max !== undefined && (

@@ -4,6 +4,7 @@ import { useSubscription } from '@trpc/tanstack-react-query';
 import Link from 'next/link';
 import { useEffect, useRef, useState } from 'react';
 import { LogView } from '@/components/log-view';
+import { CallbackPanel } from '@/components/run-callbacks';
 import {
   describeState,
   formatBytes,
@@ -17,16 +18,7 @@ import {
 } from '@/lib/format';
 import { LogStore } from '@/lib/log-store';
 import { errorMessage, useTRPC, useTRPCClient } from '@/lib/trpc';
-
-function useNow(active: boolean): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    if (!active) return;
-    const timer = setInterval(() => setNow(Date.now()), 500);
-    return () => clearInterval(timer);
-  }, [active]);
-  return now;
-}
+import { useNow } from '@/lib/use-now';
 
 function QueueWidget(props: {
   position: number | null;
@@ -80,6 +72,8 @@ export function RunView({ id }: { id: string }) {
     if (!first || isEnded(state)) {
       void queryClient.invalidateQueries({ queryKey: trpc.runs.get.queryKey({ id }) });
       void queryClient.invalidateQueries({ queryKey: trpc.runs.artifacts.queryKey({ id }) });
+      // The run's callback delivery is stored with its end.
+      void queryClient.invalidateQueries({ queryKey: trpc.runs.deliveries.queryKey({ id }) });
     }
   }, [state, id, queryClient, trpc]);
 
@@ -219,6 +213,7 @@ export function RunView({ id }: { id: string }) {
               <pre className="value-box">{JSON.stringify(value, null, 2)}</pre>
             </section>
           )}
+          <CallbackPanel runId={id} ended={ended} />
         </div>
         <aside>
           <section className="card" aria-labelledby="details-title">

@@ -227,11 +227,17 @@ describe('docker/compose.yaml: the scale profile', () => {
     expect(shell).not.toMatch(/ -a /);
   });
 
-  it('runs a worker from the API’s image: worker-main.ts, nothing served', () => {
+  it('runs a worker from the API’s image: the bundle the image builds, nothing served', () => {
     expect(worker.build).toEqual(service.build);
     expect(worker.image).toBe(service.image);
-    expect(strings(worker.command)).toEqual(['node', 'packages/cluster/src/worker-main.ts']);
-    expect(existsSync(repoPath('packages/cluster/src/worker-main.ts'))).toBe(true);
+    expect(strings(worker.command)).toEqual([
+      'node',
+      '--max-semi-space-size=2',
+      '.runbox/worker/worker-main.mjs',
+    ]);
+    // Built in the image's build stage, which keeps /app's .runbox into the runtime stage.
+    expect(readRepoFile('docker/Dockerfile')).toMatch(/^RUN node scripts\/build-worker\.mjs$/m);
+    expect(readRepoFile('runbox')).toContain('.runbox/worker/worker-main.mjs');
     // The image's check asks /readyz, which a worker does not serve.
     expect(worker.healthcheck).toEqual({ disable: true });
     expect(worker.depends_on).toEqual({ redis: { condition: 'service_healthy' } });

@@ -18,6 +18,7 @@ import { anonymousIdentity, identify, sameSecret, type Identity } from './identi
 import { serveWorkerFiles, type WorkerFilesDeps } from './http/worker-files.ts';
 import { appRouter } from './router.ts';
 import { REST_PATH, serveRest } from './rest/rest-handler.ts';
+import { PISTON_PATH, servePiston } from './rest/piston/piston-handler.ts';
 import type { Services } from './services.ts';
 import type { Context, SocketState } from './trpc.ts';
 
@@ -239,6 +240,8 @@ export function createRunboxServer(services: Services, pages?: PageHandler): Run
     // The REST surface (docs/rest.md): the same procedures as plain HTTP and JSON.
     if (url.pathname === REST_PATH || url.pathname.startsWith(`${REST_PATH}/`))
       return serveRest({ services, identity, takeClientSlot }, req, res);
+    if (url.pathname.startsWith(`${PISTON_PATH}/`))
+      return servePiston({ services, identity, takeClientSlot }, req, res);
     if (url.pathname.startsWith('/api/runs/')) {
       if (await serveArtifact(services, identity, req, res)) return;
     }

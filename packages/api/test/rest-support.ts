@@ -37,7 +37,7 @@ export interface RestRequest {
   headers?: Record<string, string>;
 }
 
-/** One call of /api/v1<path>; a JSON `body` goes as application/json. */
+/** One call of /api/v1<path> (or of `path` itself when it is under /api/, e.g. /api/v2/execute); a JSON `body` goes as application/json. */
 export async function rest(
   url: string,
   method: string,
@@ -50,7 +50,7 @@ export async function rest(
     body = JSON.stringify(request.body);
     headers['content-type'] ??= 'application/json';
   }
-  const response = await fetch(`${url}/api/v1${path}`, {
+  const response = await fetch(`${url}${path.startsWith('/api/') ? '' : '/api/v1'}${path}`, {
     method,
     headers,
     ...(body !== undefined ? { body } : {}),
@@ -103,7 +103,7 @@ export async function readSse(
 ): Promise<SseReading> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 20_000);
-  const response = await fetch(`${url}/api/v1${path}`, {
+  const response = await fetch(`${url}${path.startsWith('/api/') ? '' : '/api/v1'}${path}`, {
     headers: options.headers ?? {},
     signal: controller.signal,
   });

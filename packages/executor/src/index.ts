@@ -1,5 +1,6 @@
 export { createExecutor } from './engine/executor.ts';
 export type {
+  CheckedRun,
   DriverRunContext,
   RunDriver,
   Executor,
@@ -34,7 +35,39 @@ export {
   type WarmSandboxesOptions,
   type WarmSandboxesSettings,
 } from './run-path/warm-sandboxes.ts';
-export { SnippetNotRunError } from './run-path/run-snippet.ts';
+export { runSnippet, SnippetNotRunError } from './run-path/run-snippet.ts';
+export {
+  DENIED_ENV_NAMES,
+  DENIED_ENV_PREFIXES,
+  ENV_NAME_PATTERN,
+  MAX_ARGS,
+  MAX_ARGS_BYTES,
+  MAX_ENV_BYTES,
+  MAX_ENV_VARS,
+  MAX_EXPECTED_OUTPUT_CHARS,
+  MAX_FILE_NAME_BYTES,
+  MAX_FILE_PATH_BYTES,
+  MAX_FILE_PATH_DEPTH,
+  MAX_SNIPPET_FILES,
+  envNameRefusal,
+  expectedOutputSchema,
+  fileSetIssues,
+  filePathRefusal,
+  snippetArgsSchema,
+  snippetEntryName,
+  snippetEnvSchema,
+  snippetFileSchema,
+  snippetFilesSchema,
+  snippetPathSchema,
+  type FieldRefusal,
+} from './engine/snippet-fields.ts';
+export {
+  comparableLines,
+  VerdictJudge,
+  verdictSchema,
+  VERDICT_EXCERPT_CHARS,
+  type Verdict,
+} from './engine/verdict.ts';
 export type {
   RunEvent,
   RunEventInput,

@@ -15,6 +15,33 @@ export const exampleSnippet = {
   code: 'print(6 * 7)\n',
 } as const;
 
+/** A batch: a three-file Python project with arguments, and a run judged against its output. */
+export const exampleBatch = {
+  runs: [
+    {
+      kind: 'snippet',
+      language: 'python',
+      entry: 'app.py',
+      files: [
+        {
+          name: 'app.py',
+          content: 'import sys\nfrom greet import hello\nprint(hello(sys.argv[1]))\n',
+        },
+        { name: 'greet.py', content: 'def hello(name):\n    return "hello " + name\n' },
+      ],
+      args: ['world'],
+      env: { GREETING_STYLE: 'plain' },
+    },
+    {
+      kind: 'snippet',
+      language: 'bash',
+      code: 'read a b; echo $((a + b))\n',
+      stdin: '2 3\n',
+      expectedOutput: '5\n',
+    },
+  ],
+} as const;
+
 export const exampleRun: RunView = {
   id: EXAMPLE_RUN_ID,
   kind: 'snippet',
@@ -35,6 +62,7 @@ export const exampleRun: RunView = {
   warnings: [],
   error: null,
   outputLines: 1,
+  verdict: null,
   limits: {
     wallTimeMs: 30_000,
     memoryBytes: 536_870_912,

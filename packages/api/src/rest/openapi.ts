@@ -5,6 +5,7 @@ import { inputSchemaOf } from './procedures.ts';
 import { restErrorSchema } from './rest-errors.ts';
 import type { Access, RestOperation } from './rest-operation.ts';
 import { runEventSchema } from './run-event-schema.ts';
+import { pistonErrorSchema as pistonErrorBodySchema } from './piston/piston-answer.ts';
 import { runOutputSchema } from './run-output-view.ts';
 
 /**
@@ -22,6 +23,7 @@ const NAMED = new Map<z.ZodType, string>([
   [createRunInputSchema, 'CreateRunInput'],
   [runEventSchema, 'RunEvent'],
   [restErrorSchema, 'Error'],
+  [pistonErrorBodySchema, 'PistonError'],
 ]);
 
 const TAGS = [
@@ -33,6 +35,11 @@ const TAGS = [
   { name: 'catalog', description: 'What this server offers; no credentials needed' },
   { name: 'admin', description: 'With the admin token' },
   { name: 'reference', description: 'This document and its page' },
+  {
+    name: 'piston',
+    description:
+      "Piston's execute API (engineer-man/piston, /api/v2): a program written for Piston works unchanged (docs/piston.md)",
+  },
 ];
 
 const DESCRIPTION = `Every call of runbox as plain HTTP and JSON: the same procedures, schemas, limits and errors as the tRPC API the web app uses.
@@ -43,7 +50,9 @@ const DESCRIPTION = `Every call of runbox as plain HTTP and JSON: the same proce
 
 **One-call runs.** \`POST /api/v1/runs?wait=true\` answers when the run has ended, with its stdout, stderr, exit code, end state, usage and value; past RUNBOX_REST_WAIT_MAX_MS it answers 202 with the output so far and the run's URL in \`Location\`.
 
-**Events.** \`GET /api/v1/runs/{id}/events\` is server-sent events, each with its seq as \`id:\`, resumable with \`Last-Event-ID\`.`;
+**Events.** \`GET /api/v1/runs/{id}/events\` is server-sent events, each with its seq as \`id:\`, resumable with \`Last-Event-ID\`.
+
+**Piston.** \`POST /api/v2/execute\` and \`GET /api/v2/runtimes\` take and answer Piston's shapes (same credentials; errors as Piston's \`{"message"}\`).`;
 
 interface Components {
   schemas: Record<string, JsonSchema>;
@@ -127,7 +136,17 @@ function operationObject(
   }
 
   let requestBody: Record<string, unknown> | undefined;
-  if (operation.inputFrom === 'body' && procedureInput) {
+  if (operation.bodySchema) {
+    requestBody = {
+      required: true,
+      content: {
+        'application/json': {
+          schema: schemaFor(operation.bodySchema, 'input', components),
+          example: example.body,
+        },
+      },
+    };
+  } else if (operation.inputFrom === 'body' && procedureInput) {
     let schema = schemaFor(procedureInput, 'input', components);
     if (inPath.length > 0 && input) {
       // The path's fields are not sent again in the body.
@@ -191,7 +210,12 @@ function operationObject(
       ...(content ? { content } : {}),
     };
   }
-  responses.default = { $ref: '#/components/responses/Error' };
+  responses.default = {
+    $ref:
+      operation.errors === 'piston'
+        ? '#/components/responses/PistonError'
+        : '#/components/responses/Error',
+  };
 
   return {
     operationId: operation.operationId,
@@ -215,7 +239,7 @@ export function buildOpenApiDocument(
   const paths: Record<string, Record<string, unknown>> = {};
   for (const operation of operations) {
     if (operation.undocumented) continue;
-    const path = `${REST_BASE}${operation.path}`;
+    const path = `${operation.base ?? REST_BASE}${operation.path}`;
     (paths[path] ??= {})[operation.method.toLowerCase()] = operationObject(
       operation,
       components,
@@ -223,6 +247,7 @@ export function buildOpenApiDocument(
     );
   }
   const errorSchema = schemaFor(restErrorSchema, 'output', components);
+  const pistonErrorSchema = schemaFor(pistonErrorBodySchema, 'output', components);
   return {
     openapi: '3.1.0',
     info: { title: 'runbox REST API', version: '1', description: DESCRIPTION },
@@ -246,6 +271,15 @@ export function buildOpenApiDocument(
                   max: 300_000,
                 },
               },
+            },
+          },
+        },
+        PistonError: {
+          description: "An error of Piston's execute API, as Piston answers it (400 for bad input)",
+          content: {
+            'application/json': {
+              schema: pistonErrorSchema,
+              example: { message: 'cobol-* runtime is unknown' },
             },
           },
         },

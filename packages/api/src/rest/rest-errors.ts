@@ -95,6 +95,14 @@ interface SchemaIssue {
   keys?: readonly string[];
   maximum?: number | bigint;
   minimum?: number | bigint;
+  /** A custom check's own data: runbox's checks put the rule they enforce in `rule`. */
+  params?: Record<string, unknown>;
+}
+
+/** The rule an issue broke: a custom check's own (`env-denied`), else zod's issue code. */
+function ruleOf(issue: SchemaIssue): string {
+  const rule = issue.code === 'custom' ? issue.params?.rule : undefined;
+  return typeof rule === 'string' ? rule : issue.code;
 }
 
 /** The schema issues of a procedure's input that failed its schema (never of its output). */
@@ -129,7 +137,7 @@ export function schemaError(issues: readonly SchemaIssue[], root = 'body'): Rest
         : undefined;
   return badInput(
     field,
-    issue.code,
+    ruleOf(issue),
     issue.message,
     typeof bound === 'number' || typeof bound === 'bigint' ? Number(bound) : undefined,
   );

@@ -75,8 +75,14 @@ export interface RestExample {
 
 export interface RestOperation {
   method: HttpMethod;
-  /** Under /api/v1, with `{name}` for path parameters. */
+  /** Under `base` (default /api/v1), with `{name}` for path parameters. */
   path: string;
+  /** Another API served beside /api/v1 and documented with it (Piston's `/api/v2`). */
+  base?: string;
+  /** Its errors are Piston's `{message}` rather than the REST error object. */
+  errors?: 'rest' | 'piston';
+  /** A JSON body of the operation's own (not a procedure's input), for the document. */
+  bodySchema?: z.ZodType;
   operationId: string;
   tag: string;
   summary: string;

@@ -4,6 +4,7 @@ import { catalogOperations } from './catalog-operations.ts';
 import { deliveriesOperations } from './deliveries-operations.ts';
 import { serveDocsAsset, serveDocsPage } from './docs-page.ts';
 import { buildOpenApiDocument } from './openapi.ts';
+import { pistonOperations } from './piston/piston-operations.ts';
 import { projectsOperations } from './projects-operations.ts';
 import { RestRequestError } from './rest-errors.ts';
 import type { RestOperation } from './rest-operation.ts';
@@ -16,7 +17,8 @@ const documents = new Map<boolean, Record<string, unknown>>();
 function documentFor(anonymous: boolean): Record<string, unknown> {
   let document = documents.get(anonymous);
   if (!document) {
-    document = buildOpenApiDocument(restOperations, { anonymous });
+    // Piston's /api/v2 is served by its own handler and documented here with the rest.
+    document = buildOpenApiDocument([...restOperations, ...pistonOperations], { anonymous });
     documents.set(anonymous, document);
   }
   return document;

@@ -1,4 +1,10 @@
-import { END_STATES, RUN_STATES, type RunEvent, type RunResult } from '@runbox/executor';
+import {
+  END_STATES,
+  RUN_STATES,
+  verdictSchema,
+  type RunEvent,
+  type RunResult,
+} from '@runbox/executor';
 import { z } from 'zod';
 import { runWarningSchema } from '../schemas/run-views.ts';
 
@@ -32,6 +38,7 @@ export const runResultSchema = z.object({
   outputBytes: z.object({ stdout: z.number(), stderr: z.number() }),
   outputLines: z.number(),
   artifacts: z.array(artifactSchema),
+  verdict: verdictSchema.optional(),
 });
 
 const base = { seq: z.number().int().min(1), at: z.number() };

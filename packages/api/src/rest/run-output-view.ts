@@ -48,6 +48,7 @@ function withResult(view: RunView, result: RunResult): RunView {
     warnings: result.warnings,
     error: result.error,
     outputLines: result.outputLines,
+    verdict: result.verdict ?? null,
     position: null,
     estimatedWaitMs: null,
   };

@@ -4,6 +4,7 @@ import { runViewSchema } from '../schemas/run-views.ts';
 import { resumeAfter, streamRunEvents, tooManyOpen } from './event-stream.ts';
 import {
   EXAMPLE_RUN_ID,
+  exampleBatch,
   exampleEvents,
   exampleQueuedRun,
   exampleRun,
@@ -74,6 +75,32 @@ async function createRun(call: RestCall): Promise<RestAnswer> {
   }
 }
 
+/**
+ * Several runs in one call (all or none). With `wait=true` it answers when every one has ended,
+ * each with its output, or with the output so far of each when the wait's cap passes first.
+ */
+async function createBatch(call: RestCall): Promise<RestAnswer> {
+  const { wait } = call.ownQuery() as z.infer<typeof waitQuery>;
+  const input = await call.input();
+  if (wait !== 'true') {
+    const runs = (await call.call('runs.createBatch', input)) as RunView[];
+    return { status: 201, body: runs };
+  }
+  const release = call.takeClientSlot();
+  if (!release) throw tooManyOpen(call);
+  try {
+    const runs = (await call.call('runs.createBatch', input)) as RunView[];
+    // One deadline for all: each run waits at most what is left of the call's wait.
+    const deadline = Date.now() + call.services.config.rest.waitMaxMs;
+    const answers = await Promise.all(
+      runs.map((run) => waitForOutput(call, run.id, Math.max(0, deadline - Date.now()))),
+    );
+    return { status: answers.every((answer) => answer.ended) ? 200 : 202, body: answers };
+  } finally {
+    release();
+  }
+}
+
 async function runOutput(call: RestCall): Promise<RestAnswer> {
   const { wait } = call.ownQuery() as z.infer<typeof waitQuery>;
   const id = call.params.id ?? '';
@@ -102,7 +129,9 @@ export const runsOperations: readonly RestOperation[] = [
     tag: 'runs',
     summary: 'Create a run (and, with wait=true, answer with its output when it ends)',
     description:
-      'A snippet `{kind: "snippet", language, code, stdin?, limits?}` or a tool run `{kind: "tool", toolId, projectId | exampleId, entry?, limits?}`. ' +
+      'A snippet `{kind: "snippet", language, code, stdin?, entry?, files?, args?, env?, expectedOutput?, limits?}` or a tool run `{kind: "tool", toolId, projectId | exampleId, entry?, limits?}`. ' +
+      'A snippet runs its entry (`entry`, default main.py, main.js, main.ts or main.sh) as `FILE ARGS...` with `env` added to its environment; the entry is `code`, or the file of `files` of that name when `code` is left out. ' +
+      'With `expectedOutput` the ended run has a `verdict`: passed, or the first differing line (trailing whitespace and final newlines ignored, CRLF = LF). ' +
       'Without `wait` it answers 201 with the queued run at once. With `wait=true` it answers 200 with the ended run and its stdout and stderr, ' +
       'or 202 with the output so far when the run has not ended within RUNBOX_REST_WAIT_MAX_MS (then follow `Location`, its `/output?wait=true` or its `/events`).',
     access: 'owner',
@@ -121,6 +150,39 @@ export const runsOperations: readonly RestOperation[] = [
     ].map((doc) => ({ ...doc, headers: locationHeader })),
     example: { query: { wait: 'true' }, body: exampleSnippet },
     handle: createRun,
+  },
+  {
+    method: 'POST',
+    path: '/runs/batch',
+    operationId: 'createRunBatch',
+    tag: 'runs',
+    summary:
+      'Create up to 20 runs in one call, all or none (and, with wait=true, answer with their output)',
+    description:
+      '`{runs: [run, ...]}`, each run as `POST /runs` takes it. Every run is checked (schema, rate limits, which count each run, project, limits, code) before the first is queued; ' +
+      'a refusal names the run by its index (`field: "runs.2.language"`) and creates nothing. Then they are queued in order. ' +
+      'Without `wait` it answers 201 with the queued runs. With `wait=true`, 200 with every run ended and its output, or 202 when RUNBOX_REST_WAIT_MAX_MS passed first (each run with `ended` and its output so far).',
+    access: 'owner',
+    procedure: 'runs.createBatch',
+    inputFrom: 'body',
+    ownQuery: waitQuery,
+    responses: [
+      jsonAnswer(z.array(runViewSchema), [exampleQueuedRun], 201, 'The runs, queued, in order'),
+      jsonAnswer(
+        z.array(runOutputSchema),
+        [exampleRunOutput],
+        200,
+        'wait=true: every run has ended',
+      ),
+      jsonAnswer(
+        z.array(runOutputSchema),
+        [exampleRunOutput, exampleRunningOutput],
+        202,
+        'wait=true: not every run had ended within the wait; each with its output so far',
+      ),
+    ],
+    example: { query: { wait: 'true' }, body: exampleBatch },
+    handle: createBatch,
   },
   {
     method: 'GET',

@@ -11,12 +11,18 @@ import {
 import { toTRPCError } from '../errors/to-trpc-error.ts';
 import {
   createRun,
+  createRuns,
   runEventBatches,
   storedEndEvent,
   toRunView,
   visibleRun,
 } from '../run-service.ts';
-import { artifactViewSchema, createRunInputSchema, runViewSchema } from '../schemas/run-views.ts';
+import {
+  artifactViewSchema,
+  createBatchInputSchema,
+  createRunInputSchema,
+  runViewSchema,
+} from '../schemas/run-views.ts';
 import { ownerProcedure, router } from '../trpc.ts';
 import { whenSocketDrains, withSubscriptionSlot } from './subscription-slot.ts';
 
@@ -37,6 +43,24 @@ export const runsRouter = router({
         false,
       ),
     ),
+
+  /**
+   * Up to 20 runs in one call, all or none: each is checked as `create` checks it (a refusal names
+   * its index, `runs.2...`) and counted by the rate limits, before the first is queued; then they
+   * are queued in order. Answers the runs in the order given.
+   */
+  createBatch: ownerProcedure
+    .input(createBatchInputSchema)
+    .output(z.array(runViewSchema))
+    .mutation(async ({ ctx, input }) => {
+      const runs = await createRuns(
+        ctx.services,
+        ctx.identity as typeof ctx.identity & { owner: string },
+        input.runs,
+      );
+      const snapshot = ctx.services.executor.queue();
+      return runs.map((run) => toRunView(ctx.services, run, false, snapshot));
+    }),
 
   get: ownerProcedure
     .input(runId)

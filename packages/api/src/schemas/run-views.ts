@@ -1,4 +1,17 @@
-import { LANGUAGES, RUN_STATES, limitsOverrideSchema, outputFiltersSchema } from '@runbox/executor';
+import {
+  LANGUAGES,
+  RUN_STATES,
+  expectedOutputSchema,
+  fileSetIssues,
+  limitsOverrideSchema,
+  outputFiltersSchema,
+  snippetArgsSchema,
+  snippetEntryName,
+  snippetEnvSchema,
+  snippetFilesSchema,
+  snippetPathSchema,
+  verdictSchema,
+} from '@runbox/executor';
 import { z } from 'zod';
 import { callbackUrlSchema } from '../callbacks/callback-url.ts';
 
@@ -34,6 +47,8 @@ export const runViewSchema = z.object({
   error: z.string().nullable(),
   value: z.unknown().optional(),
   outputLines: z.number().nullable(),
+  /** A snippet sent with `expectedOutput`: its stdout passed, or the first line that differs. */
+  verdict: verdictSchema.nullable(),
   limits: z.record(z.string(), z.number()).nullable(),
   /** While queued: place in line (1 = next) and the estimated wait. */
   position: z.number().nullable(),
@@ -41,19 +56,84 @@ export const runViewSchema = z.object({
 });
 export type RunView = z.infer<typeof runViewSchema>;
 
+/**
+ * A snippet's entry content and files: the entry (`entry`, default main.py and the like) is `code`,
+ * or, without `code`, the file of `files` with the entry's name; exactly one of them. Every file
+ * name once; none both a file and a directory.
+ */
+function checkSnippetFiles(
+  input: {
+    language: (typeof LANGUAGES)[number];
+    code?: string | undefined;
+    entry?: string | undefined;
+    files?: { name: string }[] | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const entry = snippetEntryName(input.language, input.entry);
+  const files = input.files ?? [];
+  const names = files.map((file, index) => ({ name: file.name, path: ['files', index, 'name'] }));
+  if (input.code !== undefined) {
+    names.unshift({ name: entry, path: [input.entry === undefined ? 'code' : 'entry'] });
+    const twice = files.findIndex((file) => file.name === entry);
+    if (twice !== -1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['files', twice, 'name'],
+        message: `${JSON.stringify(entry)} is the entry, whose content is code: leave it out of files, or leave code out`,
+        params: { rule: 'entry-twice' },
+      });
+      return;
+    }
+  } else if (!files.some((file) => file.name === entry)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['code'],
+      message: `give code, or a file of files named ${JSON.stringify(entry)} (the entry)`,
+      params: { rule: 'entry-missing' },
+    });
+    return;
+  }
+  for (const issue of fileSetIssues(names))
+    ctx.addIssue({
+      code: 'custom',
+      path: issue.path,
+      message: issue.message,
+      params: { rule: issue.rule },
+    });
+}
+
+export const snippetInputSchema = z
+  .object({
+    kind: z.literal('snippet'),
+    language: z.enum(LANGUAGES),
+    /** The entry file's content; leave it out when `files` has the entry. */
+    code: z
+      .string()
+      .max(1_000_000, 'code is limited to 1,000,000 characters on the wire')
+      .optional(),
+    stdin: z.string().max(1_048_576, 'stdin is limited to 1 MiB').optional(),
+    /** The file that runs (a relative path); default the language's own name, e.g. main.py. */
+    entry: snippetPathSchema.optional(),
+    /** More files beside the entry (or the entry itself, when `code` is left out). */
+    files: snippetFilesSchema.optional(),
+    /** Program arguments: the program is started as `FILE ARGS...`. */
+    args: snippetArgsSchema.optional(),
+    /** Extra environment variables (names checked; runbox's own and loader variables refused). */
+    env: snippetEnvSchema.optional(),
+    /** What stdout should be: the run gets a verdict (passed, or the first differing line). */
+    expectedOutput: expectedOutputSchema.optional(),
+    limits: limitsOverrideSchema.optional(),
+    outputFilters: outputFiltersSchema.optional(),
+    /** POSTed the run's summary, signed, when it ends (docs/callbacks.md). */
+    callbackUrl: callbackUrlSchema.optional(),
+  })
+  .strict()
+  .superRefine(checkSnippetFiles);
+export type SnippetInput = z.infer<typeof snippetInputSchema>;
+
 export const createRunInputSchema = z.discriminatedUnion('kind', [
-  z
-    .object({
-      kind: z.literal('snippet'),
-      language: z.enum(LANGUAGES),
-      code: z.string().max(1_000_000, 'code is limited to 1,000,000 characters on the wire'),
-      stdin: z.string().max(1_048_576, 'stdin is limited to 1 MiB').optional(),
-      limits: limitsOverrideSchema.optional(),
-      outputFilters: outputFiltersSchema.optional(),
-      /** POSTed the run's summary, signed, when it ends (docs/callbacks.md). */
-      callbackUrl: callbackUrlSchema.optional(),
-    })
-    .strict(),
+  snippetInputSchema,
   z
     .object({
       kind: z.literal('tool'),
@@ -72,6 +152,15 @@ export const createRunInputSchema = z.discriminatedUnion('kind', [
     }),
 ]);
 export type CreateRunInput = z.infer<typeof createRunInputSchema>;
+
+/** Runs created in one call at most. */
+export const MAX_BATCH_RUNS = 20;
+
+/** Several runs in one call: each checked as `runs.create` checks it, an error naming its index. */
+export const createBatchInputSchema = z
+  .object({ runs: z.array(createRunInputSchema).min(1).max(MAX_BATCH_RUNS) })
+  .strict();
+export type CreateBatchInput = z.infer<typeof createBatchInputSchema>;
 
 export const artifactViewSchema = z.object({
   path: z.string(),

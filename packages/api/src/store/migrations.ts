@@ -144,4 +144,10 @@ CREATE TABLE callback_attempts (
 ) STRICT, WITHOUT ROWID;
 `,
   },
+  {
+    version: 5,
+    name: 'verdicts of snippets with an expected output',
+    // The run's stdout judged against its expectedOutput (JSON; NULL when it was sent none).
+    sql: `ALTER TABLE runs ADD COLUMN verdict TEXT CHECK (verdict IS NULL OR json_valid(verdict));`,
+  },
 ];

@@ -8,6 +8,8 @@ import {
   type RunState,
   type RunWarning,
   type SandboxLimits,
+  type Verdict,
+  verdictSchema,
 } from '@runbox/executor';
 import type { RunCallback } from './outbox.ts';
 import { isPlainObject, readRow, type ReportCorruption, type Row } from './row-reader.ts';
@@ -85,6 +87,8 @@ export interface StoredRun {
   /** Null until the run ends. */
   outputBytes: { stdout: number; stderr: number } | null;
   outputLines: number | null;
+  /** The snippet's stdout against its expectedOutput; null when it had none or has not ended. */
+  verdict: Verdict | null;
   /** The highest event seq stored for the run. */
   lastSeq: number;
   /** Columns that did not read back (bad JSON, unknown state); empty for a healthy row. */
@@ -119,6 +123,7 @@ export const RUN_COLUMNS = [
   'output_lines',
   'last_seq',
   'example_id',
+  'verdict',
 ] as const;
 export type RunColumn = (typeof RUN_COLUMNS)[number];
 export const RUN_SELECT_LIST = RUN_COLUMNS.join(', ');
@@ -168,6 +173,7 @@ export const RESULT_COLUMNS = [
   'stdout_bytes',
   'stderr_bytes',
   'output_lines',
+  'verdict',
 ] as const satisfies readonly RunColumn[];
 type ResultColumn = (typeof RESULT_COLUMNS)[number];
 
@@ -188,6 +194,7 @@ export function resultColumns(result: RunResult): Record<ResultColumn, SQLInputV
     stdout_bytes: result.outputBytes.stdout,
     stderr_bytes: result.outputBytes.stderr,
     output_lines: result.outputLines,
+    verdict: result.verdict ? JSON.stringify(result.verdict) : null,
   };
 }
 
@@ -218,6 +225,13 @@ function isRunRequest(value: unknown): value is RunRequest {
   if (value.kind === 'tool')
     return typeof value.toolId === 'string' && typeof value.projectDir === 'string';
   return false;
+}
+
+/** NULL: no verdict; JSON of another shape (a newer runbox's) reads as none rather than damage. */
+function verdictOf(stored: { present: false } | { present: true; value: unknown }): Verdict | null {
+  if (!stored.present) return null;
+  const parsed = verdictSchema.safeParse(stored.value);
+  return parsed.success ? parsed.data : null;
 }
 
 function isLimits(value: unknown): value is SandboxLimits {
@@ -268,6 +282,7 @@ export function storedRunFromRow(row: Row, report: ReportCorruption): StoredRun 
     outputBytes:
       stdout === null && stderr === null ? null : { stdout: stdout ?? 0, stderr: stderr ?? 0 },
     outputLines: r.nullableInt('output_lines'),
+    verdict: verdictOf(r.optionalJson('verdict')),
     lastSeq: r.int('last_seq'),
     damaged: r.damaged,
     ...(value.present ? { value: value.value } : {}),
@@ -297,6 +312,7 @@ export function resultFromStoredRun(
     outputBytes: run.outputBytes ?? { stdout: 0, stderr: 0 },
     outputLines: run.outputLines ?? 0,
     artifacts: end.artifacts,
+    ...(run.verdict ? { verdict: run.verdict } : {}),
     ...('value' in run ? { value: run.value } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import type { WorkspaceSnapshot } from '../artifacts/workspace-snapshot.ts';
 import { runInSandbox, type PreparedCommand, type RunPhase } from '../run-path/run-in-sandbox.ts';
+import type { SandboxSource } from '../run-path/sandbox-source.ts';
 import { snippetCommand } from '../run-path/snippet-command.ts';
 import type { EndState } from '../run-state.ts';
 import type { SandboxHost } from '../sandbox/sandbox-host.ts';
@@ -9,6 +10,7 @@ import type { ExecutorConfig, RunRecord } from './executor-types.ts';
 import { createOutputPipeline } from './output-pipeline.ts';
 import type { RunEventInput, RunResult, RunWarning } from './run-events.ts';
 import type { RunRequest } from './run-request.ts';
+import { VerdictJudge } from './verdict.ts';
 import type { InspectedWorkspace, WorkspaceInspector } from './workspace-inspector.ts';
 
 export interface ExecuteRunContext {
@@ -47,6 +49,23 @@ export function notStartedResult(
   };
 }
 
+/**
+ * A warm sandbox for a snippet, when the pool has one: not for a run with `env`, whose
+ * interpreter must start with it (a warm one started with the sandbox's own environment).
+ * Arguments are fine warm: the waiting runner is given them with the file to run.
+ */
+function warmSourceFor(config: ExecutorConfig, request: RunRequest): SandboxSource | undefined {
+  if (request.kind !== 'snippet') return undefined;
+  if (request.env && Object.keys(request.env).length > 0) return undefined;
+  return config.warm?.sourceFor(request.language);
+}
+
+function verdictJudgeFor(request: RunRequest): VerdictJudge | null {
+  return request.kind === 'snippet' && request.expectedOutput !== undefined
+    ? new VerdictJudge(request.expectedOutput)
+    : null;
+}
+
 /** The run's files put into its workspace, and what to start. */
 function prepareRequest(
   context: ExecuteRunContext,
@@ -55,7 +74,15 @@ function prepareRequest(
   const request: RunRequest = record.request;
   const { host, config } = context;
   if (request.kind === 'snippet') {
-    return snippetCommand({ language: request.language, code: request.code, owner: host.runAs });
+    return snippetCommand({
+      language: request.language,
+      code: request.code,
+      owner: host.runAs,
+      entry: request.entry,
+      files: request.files,
+      args: request.args,
+      env: request.env,
+    });
   }
   const tools = config.tools;
   if (!tools)
@@ -82,8 +109,17 @@ export async function executeRun(
   record: RunRecord,
   control: { signal: AbortSignal; interrupted: () => boolean },
 ): Promise<RunResult> {
-  const { config, inspector, emit } = context;
+  const { config, inspector } = context;
   const output = config.output ?? {};
+  const judge = verdictJudgeFor(record.request);
+  // The judge reads stdout as it is shown (redacted, tokenized): what the run's output is.
+  const emit: ExecuteRunContext['emit'] = judge
+    ? (event) => {
+        if (event.type === 'output' && event.stream === 'stdout')
+          judge.take(event.text, event.partial);
+        context.emit(event);
+      }
+    : context.emit;
   const pipeline = createOutputPipeline({
     maxLineBytes: output.maxLineBytes ?? ENGINE_DEFAULTS.maxLineBytes,
     maxLines: output.maxLines ?? ENGINE_DEFAULTS.maxOutputLines,
@@ -97,10 +133,7 @@ export async function executeRun(
   const outcome = await runInSandbox<InspectedWorkspace>(context.host, {
     runId: record.id,
     limits: record.limits,
-    source:
-      record.request.kind === 'snippet'
-        ? config.warm?.sourceFor(record.request.language)
-        : undefined,
+    source: warmSourceFor(config, record.request),
     prepare: async (workspaceDir) => {
       const command = await prepare(workspaceDir);
       before = await inspector.snapshot(workspaceDir);
@@ -165,5 +198,6 @@ export async function executeRun(
     outputLines: pipeline.lines(),
     artifacts: inspected?.artifacts ?? [],
     ...(inspected && 'value' in inspected ? { value: inspected.value } : {}),
+    ...(judge ? { verdict: judge.verdict() } : {}),
   };
 }

@@ -171,8 +171,30 @@ export interface QueueSnapshot {
   estimatedWaitMs: number;
 }
 
+/**
+ * A request that passed every check a submit makes (its schema, limits, code, syntax, tool), made
+ * by `Executor.check` and queued by the same executor's `submitChecked` without checking again.
+ */
+export interface CheckedRun {
+  readonly request: RunRequest;
+  readonly limits: SandboxLimits;
+  readonly warnings: readonly RunWarning[];
+}
+
 export interface Executor {
+  /** Checks the request and queues it: `submitChecked(await check(request), options)`. */
   submit(request: unknown, options?: SubmitOptions): Promise<RunRecord>;
+  /**
+   * Every check of submit, nothing queued: a batch checks all its runs before it queues any.
+   * Throws what submit would throw for the request.
+   */
+  check(request: unknown): Promise<CheckedRun>;
+  /**
+   * Queues a run this executor checked, at once (no await inside: runs queued one after the
+   * other in one turn go in together). Throws for a full queue, a shutdown, a throwing
+   * beforeQueue, or a CheckedRun another executor made.
+   */
+  submitChecked(checked: CheckedRun, options?: SubmitOptions): RunRecord;
   cancel(runId: string): RunRecord;
   get(runId: string): RunRecord;
   /** The run's events after `afterSeq` (default 0: all), then live ones, until its `end` event. */

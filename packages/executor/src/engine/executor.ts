@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isEndState, type RunState, assertTransition } from '../run-state.ts';
 import { resolveLimits, type LimitsOverride } from '../sandbox/limits.ts';
-import { validateCode } from '../validation/validate-code.ts';
+import { validateSnippet } from '../validation/validate-snippet.ts';
 import { ENGINE_DEFAULTS } from './engine-defaults.ts';
 import {
   EventsUnavailableError,
@@ -13,6 +13,7 @@ import {
 import { notStartedResult } from './execute-run.ts';
 import { localDriver } from './local-driver.ts';
 import type {
+  CheckedRun,
   Executor,
   ExecutorConfig,
   QueueEntry,
@@ -30,6 +31,7 @@ import { createWaitEstimator } from './wait-estimator.ts';
 import { createWorkspaceInspector } from './workspace-inspector.ts';
 
 export type {
+  CheckedRun,
   DriverRunContext,
   RunDriver,
   Executor,
@@ -243,19 +245,10 @@ export function createExecutor(config: ExecutorConfig): Executor {
       });
       return [];
     }
-    const validation = validateCode({
-      language: request.language,
-      code: request.code,
-      policy: config.validation,
-    });
+    const warnings = validateSnippet(request, config.validation);
     if (config.syntaxCheck ?? ENGINE_DEFAULTS.syntaxCheck)
       await checkSyntaxInSandbox(host, request.language, request.code);
-    return validation.warnings.map((w) => ({
-      check: w.check,
-      rule: w.rule,
-      line: w.line,
-      message: w.message,
-    }));
+    return warnings;
   }
 
   /** A request's limits: the tool's defaults, the request's own, within the server's maximums. */
@@ -309,32 +302,52 @@ export function createExecutor(config: ExecutorConfig): Executor {
     return run.record;
   }
 
+  /** Checked requests this executor made: only those are queued without checking again. */
+  const checkedHere = new WeakSet<CheckedRun>();
+
+  async function checkRun(input: unknown): Promise<CheckedRun> {
+    if (shuttingDown) throw new ShuttingDownError();
+    const request = parseRequest(input);
+    const limits = limitsOf(request);
+    const warnings = await check(request, limits);
+    const checked: CheckedRun = Object.freeze({ request, limits, warnings });
+    checkedHere.add(checked);
+    return checked;
+  }
+
+  /** Queues a checked run at once: nothing in here waits, so a batch queues all of its runs in one go. */
+  function submitChecked(checked: CheckedRun, options: SubmitOptions = {}): RunRecord {
+    if (!checkedHere.has(checked))
+      throw new InvalidRunRequestError('request', 'was not checked by this executor');
+    if (shuttingDown) throw new ShuttingDownError();
+    const waitingCount = queue.waiting().length;
+    if (waitingCount >= maxQueueLength) throw new QueueFullError(waitingCount, maxQueueLength);
+
+    const run = newRun(checked.request, options, {
+      state: 'queued',
+      limits: checked.limits,
+      warnings: [...checked.warnings],
+      queuedAt: options.queuedAt ?? Date.now(),
+      startedAt: null,
+    });
+    const { record } = run;
+    const id = record.id;
+    options.beforeQueue?.(record);
+    runs.set(id, run);
+    emit(run, { type: 'state', state: 'queued' });
+    queue.enqueue({ runId: id, priority: record.priority, record, start: () => execute(run) });
+    return record;
+  }
+
   return {
     async submit(input, options: SubmitOptions = {}) {
       if (shuttingDown) throw new ShuttingDownError();
       if (options.resume) return resume(input, options, options.resume.startedAt);
-      const request = parseRequest(input);
-      const limits = limitsOf(request);
-      const warnings = await check(request, limits);
-      if (shuttingDown) throw new ShuttingDownError();
-      const waitingCount = queue.waiting().length;
-      if (waitingCount >= maxQueueLength) throw new QueueFullError(waitingCount, maxQueueLength);
-
-      const run = newRun(request, options, {
-        state: 'queued',
-        limits,
-        warnings,
-        queuedAt: options.queuedAt ?? Date.now(),
-        startedAt: null,
-      });
-      const { record } = run;
-      const id = record.id;
-      options.beforeQueue?.(record);
-      runs.set(id, run);
-      emit(run, { type: 'state', state: 'queued' });
-      queue.enqueue({ runId: id, priority: record.priority, record, start: () => execute(run) });
-      return record;
+      return submitChecked(await checkRun(input), options);
     },
+
+    check: checkRun,
+    submitChecked,
 
     cancel(runId) {
       const run = find(runId);

@@ -1,5 +1,6 @@
 import type { Artifact } from '../artifacts/collect-artifacts.ts';
 import type { EndState, RunState } from '../run-state.ts';
+import type { Verdict } from './verdict.ts';
 
 export type OutputStreamName = 'stdout' | 'stderr';
 
@@ -28,6 +29,8 @@ export interface RunResult {
   outputLines: number;
   /** Files the run created or changed, kept for download (links listed, never followed). */
   artifacts: Artifact[];
+  /** Its stdout against the snippet's `expectedOutput`, when it was sent one and its program ran. */
+  verdict?: Verdict;
 }
 
 export interface RunWarning {

@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { LANGUAGES } from '../languages/language.ts';
 import { limitsOverrideSchema } from '../sandbox/limits.ts';
+import {
+  expectedOutputSchema,
+  fileSetIssues,
+  snippetArgsSchema,
+  snippetEntryName,
+  snippetEnvSchema,
+  snippetFilesSchema,
+  snippetPathSchema,
+} from './snippet-fields.ts';
 
 /** The largest stdin a snippet may be given. */
 export const MAX_STDIN_BYTES = 1024 * 1024;
@@ -12,6 +21,11 @@ export const MAX_STDIN_BYTES = 1024 * 1024;
  */
 export const outputFiltersSchema = z.object({ pii: z.boolean().optional() }).strict();
 
+/**
+ * A snippet: `code` is the content of its entry file (`entry`, default the language's own name,
+ * e.g. main.py), `files` the other files beside it, `args` and `env` what the program is started
+ * with, `expectedOutput` what its stdout is judged against (snippet-fields.ts, verdict.ts).
+ */
 export const snippetRequestSchema = z
   .object({
     kind: z.literal('snippet'),
@@ -23,8 +37,29 @@ export const snippetRequestSchema = z
       .optional(),
     limits: limitsOverrideSchema.optional(),
     outputFilters: outputFiltersSchema.optional(),
+    entry: snippetPathSchema.optional(),
+    files: snippetFilesSchema.optional(),
+    args: snippetArgsSchema.optional(),
+    env: snippetEnvSchema.optional(),
+    expectedOutput: expectedOutputSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((request, ctx) => {
+    const names = [
+      { name: snippetEntryName(request.language, request.entry), path: ['entry'] },
+      ...(request.files ?? []).map((file, index) => ({
+        name: file.name,
+        path: ['files', index, 'name'],
+      })),
+    ];
+    for (const issue of fileSetIssues(names))
+      ctx.addIssue({
+        code: 'custom',
+        path: issue.path,
+        message: issue.message,
+        params: { rule: issue.rule },
+      });
+  });
 
 export const toolRequestSchema = z
   .object({

@@ -23,6 +23,7 @@ check() {
 check "typecheck" tsc -p tsconfig.json
 check "typecheck web" pnpm --filter @runbox/web run -s typecheck
 check "typecheck e2e" tsc -p e2e/tsconfig.json
+check "typecheck cli" tsc -p packages/cli/tsconfig.json
 check "lint" eslint --max-warnings 0 .
 check "format" prettier --check .
 echo "== tests"

@@ -19,7 +19,7 @@ import {
   type TestClient,
 } from './support/clients.ts';
 import { eventually } from './support/runs.ts';
-import { ADMIN_TOKEN, removeCgroupGroup } from './support/server.ts';
+import { ADMIN_TOKEN, removeCgroupGroup, testSandboxUid } from './support/server.ts';
 import { startServerProcess, type ServerProcess } from './support/subprocess.ts';
 import { fullOutput } from './support/subscriptions.ts';
 
@@ -49,7 +49,7 @@ beforeAll(async () => {
   server = await startServerProcess({
     dataDir,
     sandboxDir,
-    sandboxUid: 64_985,
+    sandboxUid: testSandboxUid(),
     cgroupGroup,
     env: {
       RUNBOX_REDIS_URL: redis.url,

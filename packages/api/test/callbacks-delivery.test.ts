@@ -24,6 +24,7 @@ import {
 import { eventually, storedEnd } from './support/runs.ts';
 import { ADMIN_TOKEN, removeCgroupGroup } from './support/server.ts';
 import { startServerProcess, type ServerProcess } from './support/subprocess.ts';
+import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 /**
  * Signed callbacks end to end: real server processes, real sandboxed runs, a real HTTP receiver
@@ -106,7 +107,7 @@ describe('a server that allows callbacks to 127.0.0.1', () => {
   beforeAll(async () => {
     receiver = await startReceiver();
     beats = await startReceiver();
-    server = await startServer('callbacks', 64_930, {
+    server = await startServer('callbacks', claimTestUid(64_900, 100), {
       RUNBOX_HEARTBEAT_URL: `${beats.url}/beat`,
       RUNBOX_HEARTBEAT_INTERVAL_MS: '1000',
       RUNBOX_API_KEYS: `ci:${API_KEY}`,
@@ -367,7 +368,7 @@ describe('a server that allows no private address', () => {
   beforeAll(async () => {
     receiver ??= await startReceiver();
     // No server secret: only the API key `ci` can sign.
-    server = await startServer('callbacks-strict', 64_931, {
+    server = await startServer('callbacks-strict', claimTestUid(64_900, 100), {
       RUNBOX_API_KEYS: `ci:${API_KEY}`,
       RUNBOX_CALLBACK_KEY_SECRETS: `ci:${KEY_SECRET}`,
       RUNBOX_CALLBACK_RETRY_SCHEDULE_MS: '100',

@@ -14,6 +14,7 @@ import {
   type ServerProcess,
   type ServerProcessOptions,
 } from './support/subprocess.ts';
+import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 /**
  * The outbox survives the server: stopped (SIGTERM) while a delivery waits for its retry, killed
@@ -22,7 +23,7 @@ import {
  */
 
 // This file's sandbox uid (callbacks-delivery.test.ts has 64930 and 64931).
-const SANDBOX_UID = 64_932;
+const SANDBOX_UID = claimTestUid(64_900, 100);
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
 const tempDirs: string[] = [];

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from './support/server.ts';
 import { API_KEY, startRestServer } from './rest-support.ts';
+import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 /**
  * Piston's execute API (/api/v2) against a real server and real sandboxed runs: the request
@@ -10,7 +11,7 @@ import { API_KEY, startRestServer } from './rest-support.ts';
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startRestServer('piston', 64_966);
+  server = await startRestServer('piston', claimTestUid(64_900, 100));
 });
 afterAll(async () => server?.stop());
 

@@ -20,7 +20,7 @@ import {
   type TestClient,
 } from './support/clients.ts';
 import { seqsOf, oneToN, storedEnd } from './support/runs.ts';
-import { removeCgroupGroup } from './support/server.ts';
+import { removeCgroupGroup, testSandboxUid } from './support/server.ts';
 import { startServerProcess, type ServerProcess } from './support/subprocess.ts';
 import { fullOutput, outputLines } from './support/subscriptions.ts';
 
@@ -55,7 +55,7 @@ beforeAll(async () => {
   serverOptions = {
     dataDir,
     sandboxDir,
-    sandboxUid: 64_989,
+    sandboxUid: testSandboxUid(),
     cgroupGroup,
     env: {
       RUNBOX_REDIS_URL: redis.url,

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '../src/schemas/run-views.ts';
 import { ADMIN_TOKEN, type TestServer } from './support/server.ts';
 import { API_KEY, readSse, rest, startRestServer, type RestReply } from './rest-support.ts';
+import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 /**
  * The OpenAPI document is valid OpenAPI 3.1, and every operation it documents, called with its
@@ -38,7 +39,7 @@ let ajv: Ajv2020;
 const fixtures: Record<string, string> = {};
 
 beforeAll(async () => {
-  server = await startRestServer('rest-contract', 64_963);
+  server = await startRestServer('rest-contract', claimTestUid(64_900, 100));
   document = (await rest(server.url, 'GET', '/openapi.json')).json as Document;
   ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
   ajv.addSchema(document, 'openapi');

@@ -4,6 +4,7 @@ import type { RunView } from '../src/schemas/run-views.ts';
 import { eventually, oneToN } from './support/runs.ts';
 import { ADMIN_TOKEN, type TestServer } from './support/server.ts';
 import { eventsOf, KEYED, metric, readSse, rest, startRestServer } from './rest-support.ts';
+import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 /** GET /api/v1/runs/{id}/events: server-sent events, resumed with no gap and no duplicate. */
 
@@ -14,7 +15,7 @@ const TICKS = Array.from({ length: 40 }, (_, i) => `tick ${i + 1}`);
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startRestServer('rest-events', 64_961);
+  server = await startRestServer('rest-events', claimTestUid(64_900, 100));
 });
 afterAll(async () => server?.stop());
 

@@ -5,6 +5,7 @@ import { makeClient, rejectionOf, runboxDetailsOf } from './support/clients.ts';
 import { eventually } from './support/runs.ts';
 import { ADMIN_TOKEN, type TestServer } from './support/server.ts';
 import { errorOf, eventsOf, KEYED, readSse, rest, startRestServer } from './rest-support.ts';
+import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 /**
  * A server with anonymous use off, no wait at all (RUNBOX_REST_WAIT_MAX_MS=0), a 4 KiB output cap,
@@ -14,7 +15,7 @@ import { errorOf, eventsOf, KEYED, readSse, rest, startRestServer } from './rest
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startRestServer('rest-limits', 64_962, {
+  server = await startRestServer('rest-limits', claimTestUid(64_900, 100), {
     RUNBOX_ANONYMOUS: 'off',
     RUNBOX_REST_WAIT_MAX_MS: '0',
     RUNBOX_REST_OUTPUT_MAX_BYTES: '4096',

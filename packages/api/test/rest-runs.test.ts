@@ -16,13 +16,14 @@ import {
   rest,
   startRestServer,
 } from './rest-support.ts';
+import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 /** One-call runs, output joined back into text, cancel, lists, uploads, anonymous callers. */
 
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startRestServer('rest-runs', 64_960);
+  server = await startRestServer('rest-runs', claimTestUid(64_900, 100));
 });
 afterAll(async () => server?.stop());
 

@@ -7,8 +7,8 @@ export const API_KEY = 'rest-key-0123456789abcdefghij';
 export const KEYED = { authorization: `Bearer ${API_KEY}` };
 
 /**
- * A real server in this process. Each REST test file gives its own sandbox uid (64960..64989):
- * the support code's random uids (64901..64990) could give two files one uid.
+ * A real server in this process, on the sandbox uid given (a claimed one: test-uid.ts, so that
+ * no two test processes share it).
  */
 export function startRestServer(
   name: string,

@@ -14,6 +14,7 @@ import {
 } from './support/subprocess.ts';
 import { removeCgroupGroup } from './support/server.ts';
 import { collectOutput, fullOutput, outputLines } from './support/subscriptions.ts';
+import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 /**
  * The server as a real process: stopped with SIGTERM, or killed with SIGKILL in the middle of a
@@ -21,7 +22,7 @@ import { collectOutput, fullOutput, outputLines } from './support/subscriptions.
  */
 
 // Executor tests take sandbox uids 64100..64899 and in-process API servers 64901..64990.
-const SANDBOX_UID = 64_900;
+const SANDBOX_UID = claimTestUid(64_900, 100);
 
 const tempDirs: string[] = [];
 const groups: string[] = [];

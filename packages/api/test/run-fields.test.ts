@@ -5,6 +5,7 @@ import { adminClient } from './support/clients.ts';
 import { eventually } from './support/runs.ts';
 import type { TestServer } from './support/server.ts';
 import { errorOf, KEYED, rest, startRestServer } from './rest-support.ts';
+import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 /**
  * Run fields Judge0 and Piston users expect, through real sandboxed runs: program arguments,
@@ -16,7 +17,7 @@ import { errorOf, KEYED, rest, startRestServer } from './rest-support.ts';
 let server: TestServer;
 beforeAll(async () => {
   // The key may have 8 runs at once; the server-wide creates a second are not what is tested.
-  server = await startRestServer('run-fields', 64_964, {
+  server = await startRestServer('run-fields', claimTestUid(64_900, 100), {
     RUNBOX_CONCURRENT_RUNS_PER_OWNER: '8',
     RUNBOX_MAX_CREATES_PER_SECOND: '1000',
   });
@@ -281,7 +282,9 @@ describe('batches', () => {
 describe('arguments through a warm sandbox', () => {
   let warm: TestServer;
   beforeAll(async () => {
-    warm = await startRestServer('run-fields-warm', 64_965, { RUNBOX_WARM_SANDBOXES: 'python=1' });
+    warm = await startRestServer('run-fields-warm', claimTestUid(64_900, 100), {
+      RUNBOX_WARM_SANDBOXES: 'python=1',
+    });
   });
   afterAll(async () => warm?.stop());
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli } from './support/cli-process.ts';
 import { API_KEY, startCliTestServer, type CliTestServer } from './support/cli-server.ts';
+import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 /**
  * `runbox-cli logs`, `status`, `cancel`, `tools` and the help, against a real runbox process, the
@@ -8,7 +9,7 @@ import { API_KEY, startCliTestServer, type CliTestServer } from './support/cli-s
  */
 
 // This file's sandbox uid (the CLI's test files take 64970..64979).
-const SANDBOX_UID = 64_971;
+const SANDBOX_UID = claimTestUid(64_900, 100);
 
 let server: CliTestServer;
 

@@ -7,6 +7,7 @@ import { EXAMPLES_DIR } from '../../api/test/support/server.ts';
 import { runCli, startCli } from './support/cli-process.ts';
 import { API_KEY, startCliTestServer, type CliTestServer } from './support/cli-server.ts';
 import { startCuttingProxy } from './support/cutting-proxy.ts';
+import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 /**
  * `runbox-cli run` as a user runs it: the CLI a child process of the machine's Node 20, the server
@@ -15,7 +16,7 @@ import { startCuttingProxy } from './support/cutting-proxy.ts';
  */
 
 // This file's sandbox uid (the CLI's test files take 64970..64979).
-const SANDBOX_UID = 64_970;
+const SANDBOX_UID = claimTestUid(64_900, 100);
 const UPLOAD_MAX_BYTES = 64 * 1024;
 
 let server: CliTestServer;

@@ -17,6 +17,7 @@ import { createRedisDriver } from '../src/redis-driver.ts';
 import { follow, outputLines, waitFor } from './support/follow.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
+import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 const LEASE_MS = 2_000;
 const suffix = randomBytes(3).toString('hex');
@@ -32,7 +33,7 @@ beforeAll(async () => {
   host = await createSandboxHost({
     stateDir,
     cgroupGroupName: `runbox-test-redis-api-${suffix}`,
-    sandboxUid: 65_400,
+    sandboxUid: claimTestUid(65_400, 10),
   });
   const driver = await createRedisDriver({
     url: redis.url,
@@ -52,7 +53,7 @@ beforeAll(async () => {
     // Around the unit: the driver's own handling of a project it cannot describe is under test.
     tools: {
       limits: () => ({}),
-      check: () => Promise.resolve(),
+      check: () => Promise.resolve([]),
       prepare: () => Promise.reject(new Error('no tool runs on these workers')),
     },
   });

@@ -14,6 +14,7 @@ import { createRedisDriver } from '../src/redis-driver.ts';
 import { follow, outputLines, waitFor } from './support/follow.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
+import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 /**
  * The worker as production starts it: `./runbox worker`, one bundled file (scripts/build-worker.mjs)
@@ -33,7 +34,7 @@ beforeAll(async () => {
   host = await createSandboxHost({
     stateDir,
     cgroupGroupName: `runbox-test-bundled-api-${suffix}`,
-    sandboxUid: 65_401,
+    sandboxUid: claimTestUid(65_400, 10),
   });
   const driver = await createRedisDriver({
     url: redis.url,

@@ -13,6 +13,7 @@ import { createRedisDriver } from '../src/redis-driver.ts';
 import { firstOutput, follow, outputLines, waitFor } from './support/follow.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
+import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 const LEASE_MS = 2_000;
 const suffix = randomBytes(3).toString('hex');
@@ -27,7 +28,7 @@ beforeAll(async () => {
   host = await createSandboxHost({
     stateDir,
     cgroupGroupName: `runbox-test-faults-api-${suffix}`,
-    sandboxUid: 65_401,
+    sandboxUid: claimTestUid(65_400, 10),
   });
   const driver = await createRedisDriver({
     url: redis.url,

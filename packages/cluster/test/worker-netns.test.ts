@@ -14,6 +14,7 @@ import { createRedisDriver } from '../src/redis-driver.ts';
 import { follow, outputLines, waitFor } from './support/follow.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
+import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 /**
  * A worker cut off from Redis: it runs in a network namespace of its own, joined to the host by
@@ -49,7 +50,7 @@ beforeAll(async () => {
   host = await createSandboxHost({
     stateDir,
     cgroupGroupName: `runbox-test-netns-api-${suffix}`,
-    sandboxUid: 65_402,
+    sandboxUid: claimTestUid(65_400, 10),
   });
   const driver = await createRedisDriver({
     url: redis.url,

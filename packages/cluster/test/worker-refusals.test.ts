@@ -13,6 +13,7 @@ import { createRedisDriver } from '../src/redis-driver.ts';
 import { follow, waitFor } from './support/follow.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
+import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 /**
  * A worker that cannot run a job says so: the run ends `error` with words for the user (no path
@@ -32,7 +33,7 @@ beforeAll(async () => {
   host = await createSandboxHost({
     stateDir,
     cgroupGroupName: `runbox-test-refusals-api-${suffix}`,
-    sandboxUid: 65_403,
+    sandboxUid: claimTestUid(65_400, 10),
   });
   const driver = await createRedisDriver({
     url: redis.url,
@@ -50,7 +51,7 @@ beforeAll(async () => {
     // Around the unit: the API side's tool checks pass; the worker's own refusals are under test.
     tools: {
       limits: () => ({}),
-      check: () => Promise.resolve(),
+      check: () => Promise.resolve([]),
       prepare: () => Promise.reject(new Error('not on the API side')),
     },
   });

@@ -19,10 +19,11 @@ import { resolveLimits } from '../src/sandbox/limits.ts';
 import { runSnippet } from '../src/run-path/run-snippet.ts';
 import { createSandboxHost, type SandboxHost } from '../src/sandbox/sandbox-host.ts';
 import { processesOfUid } from './support/sandbox-harness.ts';
+import { claimTestUid } from './support/test-uid.ts';
 
 const MiB = 1024 * 1024;
 const suffix = randomBytes(3).toString('hex');
-const sandboxUid = 64_100 + (parseInt(suffix, 16) % 800);
+const sandboxUid = claimTestUid(64_100, 800);
 const stateDir = join(tmpdir(), `runbox-test-artifacts-${suffix}`);
 const storeRoot = join(stateDir, 'artifacts');
 let host: SandboxHost;

@@ -14,6 +14,7 @@ import { ToolNotApplicableError } from '../src/tools/tool-applies.ts';
 import { ToolArgvError } from '../src/tools/tool-argv.ts';
 import { createToolCatalog, type ToolCatalog } from '../src/tools/tool-catalog.ts';
 import { processesOfUid } from './support/sandbox-harness.ts';
+import { claimTestUid } from './support/test-uid.ts';
 
 /**
  * Honest end states through the engine: what is the user's fault is refused at submit or ends
@@ -23,7 +24,7 @@ import { processesOfUid } from './support/sandbox-harness.ts';
 
 const MiB = 1024 * 1024;
 const suffix = randomBytes(3).toString('hex');
-const sandboxUid = 64_100 + (parseInt(suffix, 16) % 800);
+const sandboxUid = claimTestUid(64_100, 800);
 const stateDir = join(tmpdir(), `runbox-test-endstates-${suffix}`);
 let host: SandboxHost;
 let tools: ToolCatalog;

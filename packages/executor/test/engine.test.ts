@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { RunEvent } from '../src/engine/run-events.ts';
 import { createSandboxHost, type SandboxHost } from '../src/sandbox/sandbox-host.ts';
 import { SecretInCodeError, SyntaxCheckError } from '../src/validation/validation-errors.ts';
+import { claimTestUid } from './support/test-uid.ts';
 
 let host: SandboxHost;
 let stateDir: string;
@@ -27,7 +28,7 @@ beforeAll(async () => {
   host = await createSandboxHost({
     stateDir,
     cgroupGroupName: `runbox-test-engine-${suffix}`,
-    sandboxUid: 64_950,
+    sandboxUid: claimTestUid(64_100, 800),
   });
 });
 afterAll(async () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSandboxHost } from '../src/sandbox/sandbox-host.ts';
+import { claimTestUid } from './support/test-uid.ts';
 
 const EXEC = fileURLToPath(new URL('../src/cli/exec.ts', import.meta.url));
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -43,7 +44,7 @@ function sandboxEnv(label: string, extra: NodeJS.ProcessEnv = {}) {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     RUNBOX_SANDBOX_DIR: stateDir,
-    RUNBOX_SANDBOX_UID: String(64_100 + (randomBytes(2).readUInt16BE() % 800)),
+    RUNBOX_SANDBOX_UID: String(claimTestUid(64_100, 800)),
     ...extra,
   };
   return {

@@ -9,10 +9,11 @@ import { resolveLimits } from '../src/sandbox/limits.ts';
 import { runSnippet, type SnippetRunReport } from '../src/run-path/run-snippet.ts';
 import { createSandboxHost, type SandboxHost } from '../src/sandbox/sandbox-host.ts';
 import { processesOfUid } from './support/sandbox-harness.ts';
+import { claimTestUid } from './support/test-uid.ts';
 
 /** A host like the harness's, with the runners bound at /opt/runbox/runtime. */
 const suffix = randomBytes(3).toString('hex');
-const sandboxUid = 64_100 + (parseInt(suffix, 16) % 800);
+const sandboxUid = claimTestUid(64_100, 800);
 const stateDir = join(tmpdir(), `runbox-test-result-${suffix}`);
 let host: SandboxHost;
 let counter = 0;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createSandboxHost } from '../src/sandbox/sandbox-host.ts';
 import { runSelfTest } from '../src/sandbox/self-test.ts';
+import { claimTestUid } from './support/test-uid.ts';
 
 describe('the sandbox self-test', () => {
   it('holds on every layer of this host', async () => {
@@ -12,7 +13,7 @@ describe('the sandbox self-test', () => {
     const host = await createSandboxHost({
       stateDir,
       cgroupGroupName: `runbox-test-selftest-${randomBytes(3).toString('hex')}`,
-      sandboxUid: 64_960,
+      sandboxUid: claimTestUid(64_100, 800),
     });
     try {
       const report = await runSelfTest(host);
@@ -42,7 +43,11 @@ describe('the sandbox self-test', () => {
   it('reports a host with no usable cgroup as broken, naming why, instead of failing to start', async () => {
     // This machine's cgroup v2 mount has no controllers: forcing v2 leaves no usable cgroup.
     const stateDir = join(tmpdir(), `runbox-test-selftest-${randomBytes(3).toString('hex')}`);
-    const host = await createSandboxHost({ stateDir, cgroup: 'v2', sandboxUid: 64_961 });
+    const host = await createSandboxHost({
+      stateDir,
+      cgroup: 'v2',
+      sandboxUid: claimTestUid(64_100, 800),
+    });
     try {
       expect(host.cgroups.version).toBe('none');
       const report = await runSelfTest(host);

@@ -16,6 +16,7 @@ import { resolveToolLimits } from '../src/tools/tool-env.ts';
 import { probeTools } from '../src/tools/tool-probe.ts';
 import { loadToolRegistry, type ToolRegistry } from '../src/tools/tool-registry.ts';
 import { processesOfUid } from './support/sandbox-harness.ts';
+import { claimTestUid } from './support/test-uid.ts';
 
 /**
  * The shipped tools and examples in the real sandbox. Needs the sandbox tools installed
@@ -37,7 +38,7 @@ interface ToolRun extends ToolRunReport {
 }
 
 const suffix = randomBytes(3).toString('hex');
-const sandboxUid = 64_100 + (parseInt(suffix, 16) % 800);
+const sandboxUid = claimTestUid(64_100, 800);
 const stateDir = join(tmpdir(), `runbox-test-tools-${suffix}`);
 let host: SandboxHost;
 let registry: ToolRegistry;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startRunbox, type RunningRunbox } from '../../src/boot.ts';
 import { loadConfig } from '../../src/config.ts';
+import { claimTestUid, releaseTestUid } from '../../../executor/test/support/test-uid.ts';
 
 /** TEST SCAFFOLDING: a real runbox server in this process, on a free port, with its own dirs. */
 
@@ -48,9 +49,12 @@ export async function removeCgroupGroup(group: string): Promise<void> {
   }
 }
 
-/** A sandbox uid no other test file uses at the same time (executor tests take 64100..64899). */
+/**
+ * A sandbox uid no other test process holds at the same time (API and CLI tests take
+ * 64900..64999, executor tests 64100..64899, cluster tests 65000..65409): see test-uid.ts.
+ */
 export function testSandboxUid(): number {
-  return 64_901 + (randomBytes(2).readUInt16BE(0) % 90);
+  return claimTestUid(64_900, 100);
 }
 
 /**
@@ -115,6 +119,7 @@ export async function startTestServer(
       await removeCgroupGroup(cgroupGroup);
       if (!options.keepData) await rm(dataDir, { recursive: true, force: true });
       await rm(sandboxDir, { recursive: true, force: true });
+      releaseTestUid(sandboxUid);
     },
   };
 }

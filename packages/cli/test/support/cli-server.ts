@@ -18,8 +18,8 @@ export interface CliTestServer {
 }
 
 /**
- * Starts the server on its own data and sandbox directories, with the sandbox uid given (each
- * CLI test file has its own, 64970..64979) and anonymous use off, so every call needs the key.
+ * Starts the server on its own data and sandbox directories, with the sandbox uid given (claimed
+ * by the test file: test-uid.ts) and anonymous use off, so every call needs the key.
  */
 export async function startCliTestServer(
   name: string,

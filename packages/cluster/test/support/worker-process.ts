@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { claimTestUid, releaseTestUid } from '../../../executor/test/support/test-uid.ts';
 
 const SERVE_WORKER = fileURLToPath(new URL('./serve-worker.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -47,7 +48,7 @@ export async function startWorkerProcess(options: {
 }): Promise<WorkerProcess> {
   const suffix = randomBytes(3).toString('hex');
   // Cluster tests take sandbox uids 65000..65399 (executor tests 64100..64899, API servers 64900..64990).
-  const sandboxUid = 65_000 + (parseInt(suffix, 16) % 400);
+  const sandboxUid = claimTestUid(65_000, 400);
   const dir = join(tmpdir(), `runbox-test-worker-${options.name}-${suffix}`);
   const group = options.bundled ? `runbox-worker-${options.name}` : `runbox-test-worker-${suffix}`;
   const command = options.bundled
@@ -127,6 +128,7 @@ export async function startWorkerProcess(options: {
       await host.removeStale();
       await host.close();
       await rm(dir, { recursive: true, force: true });
+      releaseTestUid(sandboxUid);
     },
   };
 }

@@ -14,6 +14,7 @@ import {
 } from '../../src/run-path/run-snippet.ts';
 import { createWarmSandboxes } from '../../src/run-path/warm-sandboxes.ts';
 import { createSandboxHost, type SandboxHost } from '../../src/sandbox/sandbox-host.ts';
+import { claimTestUid, releaseTestUid } from './test-uid.ts';
 
 export interface HarnessRun extends SnippetRunReport {
   stdout: string;
@@ -92,7 +93,7 @@ export async function createSandboxHarness(
   } = {},
 ): Promise<SandboxHarness> {
   const suffix = randomBytes(3).toString('hex');
-  const sandboxUid = 64_100 + (parseInt(suffix, 16) % 800);
+  const sandboxUid = claimTestUid(64_100, 800);
   const stateDir = join(tmpdir(), `runbox-test-${name}-${suffix}`);
   const host = await createSandboxHost({
     stateDir,
@@ -129,6 +130,7 @@ export async function createSandboxHarness(
     async close() {
       await host.close();
       await rm(stateDir, { recursive: true, force: true });
+      releaseTestUid(sandboxUid);
     },
   };
 }

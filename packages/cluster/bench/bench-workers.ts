@@ -9,9 +9,9 @@ import { describeError } from '../../executor/bench/section.ts';
 import { TimeoutError, within } from '../../executor/bench/stats.ts';
 import { cpuSeconds, processesOfUid, resident, type Resident } from './proc-status.ts';
 
-// The tests' worker entry: src/worker-main.ts plus RUNBOX_TEST_CGROUP_GROUP, so that each bench
-// worker has a v1 cgroup group of its own that the clean-up can remove.
-const SERVE_WORKER = fileURLToPath(new URL('../test/support/serve-worker.ts', import.meta.url));
+// Workers start as production starts them, `./runbox worker` (the bundled worker, its flags), so
+// that their memory and speed are what an operator gets. Each has its v1 cgroup group
+// `runbox-worker-<name>`, which the clean-up removes; names carry the bench's pid.
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CGROUP_ROOT = '/sys/fs/cgroup';
 /** The bench's workers take sandbox uids 65411..65420 (its API-side hosts 65410). */
@@ -83,21 +83,24 @@ export async function withBenchWorkers(
       const dir = await mkdtemp(join(tmpdir(), `runbox-bench-worker-${name}-`));
       // mkdtemp makes it 0700; the sandbox (its own uid) reaches the worker's files through it.
       await chmod(dir, 0o755);
-      const group = `runbox-bench-worker-${name}-${process.pid}`;
-      const child = spawn(process.execPath, [SERVE_WORKER], {
+      const workerName = `${name}-${process.pid}`;
+      const group = `runbox-worker-${workerName}`;
+      const child = spawn('sh', [join(REPO_ROOT, 'runbox'), 'worker'], {
         cwd: REPO_ROOT,
         env: {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
           HOME: process.env.HOME ?? '/root',
           RUNBOX_REDIS_URL: redisUrl,
-          RUNBOX_WORKER_NAME: name,
+          RUNBOX_WORKER_NAME: workerName,
           RUNBOX_WORKER_CONCURRENCY: String(options.concurrency ?? 1),
           RUNBOX_WORKER_LEASE_MS: String(options.leaseMs ?? 3_000),
           RUNBOX_WORKER_CACHE_DIR: join(dir, 'cache'),
           RUNBOX_SANDBOX_DIR: join(dir, 'sandbox'),
           RUNBOX_SANDBOX_UID: String(uid),
-          RUNBOX_TEST_CGROUP_GROUP: group,
-          RUNBOX_LOG_LEVEL: 'warn',
+          // Measured without them: a worker's warm sandboxes are processes of their own, and the
+          // runs/s figures compare workers, not pools.
+          RUNBOX_WARM_SANDBOXES: '0',
+          RUNBOX_LOG_LEVEL: 'info',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -119,7 +122,7 @@ export async function withBenchWorkers(
         new Promise<void>((resolve, reject) => {
           const onData = (chunk: Buffer): void => {
             text += chunk.toString('utf8');
-            if (/^WORKING$/m.test(text)) {
+            if (/takes runs from/.test(text)) {
               entry.ready = true;
               resolve();
             }

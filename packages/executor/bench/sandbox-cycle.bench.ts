@@ -9,12 +9,25 @@ import { ms, percentile } from './stats.ts';
 
 const ITERATIONS = 200;
 const TARGET_P95_OVERHEAD_MS = 15;
+/** Issue 12: the full cycle at most this many times plain bubblewrap's (it was 2.0x). */
+const TARGET_BWRAP_RATIO = 1.5;
 
 function bareSpawn(): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/true', { stdio: 'ignore' });
     child.once('error', reject);
     child.once('exit', () => resolve());
+  });
+}
+
+/** Plain bubblewrap: the host's root bound read-only, `true` in it, nothing else. */
+function plainBwrap(bwrap: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bwrap, ['--ro-bind', '/', '/', '/bin/true'], { stdio: 'ignore' });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`plain bwrap exited ${code}`)),
+    );
   });
 }
 
@@ -43,17 +56,22 @@ await section(`sandbox cycle: /bin/true, ${ITERATIONS} runs`, (signal) =>
     // Warm both paths (first mount, first cgroup parents, page cache).
     for (let i = 0; i < 10; i++) {
       await bareSpawn();
+      await plainBwrap(host.tools.bwrap);
       await sandboxCycle(host, -1 - i);
     }
 
     const bare: number[] = [];
+    const bwrap: number[] = [];
     const sandboxed: number[] = [];
-    // Interleaved so both see the same machine load.
+    // Interleaved so all three see the same machine load.
     for (let i = 0; i < ITERATIONS; i++) {
       signal.throwIfAborted();
       let start = performance.now();
       await bareSpawn();
       bare.push(performance.now() - start);
+      start = performance.now();
+      await plainBwrap(host.tools.bwrap);
+      bwrap.push(performance.now() - start);
       start = performance.now();
       await sandboxCycle(host, i);
       sandboxed.push(performance.now() - start);
@@ -67,10 +85,16 @@ await section(`sandbox cycle: /bin/true, ${ITERATIONS} runs`, (signal) =>
     console.log(
       `sandbox cycle for /bin/true, ${ITERATIONS} runs (workspace ${host.workspaces.mechanism}, cgroup ${host.cgroups.version})`,
     );
+    const bwrapP50 = percentile(bwrap, 50);
+    const bwrapRatio = boxP50 / bwrapP50;
     console.log(`  bare spawn      p50 ${ms(bareP50)}  p95 ${ms(bareP95)}`);
+    console.log(`  plain bwrap     p50 ${ms(bwrapP50)}  p95 ${ms(percentile(bwrap, 95))}`);
     console.log(`  full sandbox    p50 ${ms(boxP50)}  p95 ${ms(boxP95)}`);
     console.log(
       `  ratio           p50 ${(boxP50 / bareP50).toFixed(1)}x  p95 ${(boxP95 / bareP95).toFixed(1)}x`,
+    );
+    console.log(
+      `  vs plain bwrap  p50 ${bwrapRatio.toFixed(2)}x (target <= ${TARGET_BWRAP_RATIO}x: ${bwrapRatio <= TARGET_BWRAP_RATIO ? 'met' : 'MISSED'}; every layer: workspace tmpfs, cgroup made and removed, rlimits, setpriv, seccomp, namespaces, tini)`,
     );
     console.log(
       `  p95 overhead    ${ms(overheadP95)} (target <= ${TARGET_P95_OVERHEAD_MS} ms: ${overheadP95 <= TARGET_P95_OVERHEAD_MS ? 'met' : 'MISSED'})`,

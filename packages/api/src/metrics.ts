@@ -183,12 +183,35 @@ async function listWorkers(
   }
 }
 
-/** The syntax checkers' gauges, labelled `language`, read from the pool at scrape time. */
+/** One gauge per [name, help, value of an entry], labelled `language`, read at scrape time. */
+type LanguageGauges<Entry> = readonly [string, string, (entry: Entry) => number][];
+
+function registerLanguageGauges<Entry>(
+  registry: Registry,
+  gauges: LanguageGauges<Entry>,
+  entries: () => Promise<readonly (readonly [string, Entry])[]>,
+): void {
+  for (const [name, help, value] of gauges) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['language'],
+      registers: [registry],
+      async collect() {
+        const read = await entries();
+        this.reset();
+        for (const [language, entry] of read) this.set({ language }, value(entry));
+      },
+    });
+  }
+}
+
+/** The syntax checkers' gauges, read from the pool at scrape time. */
 function registerCheckerGauges(
   registry: Registry,
   stats: () => Readonly<Record<string, CheckerStats>>,
 ): void {
-  const gauges: [string, string, (entry: CheckerStats) => number][] = [
+  const gauges: LanguageGauges<CheckerStats> = [
     ['runbox_syntax_checkers_live', 'Syntax checkers alive now.', (entry) => entry.live],
     [
       'runbox_syntax_checkers_started',
@@ -206,27 +229,15 @@ function registerCheckerGauges(
       (entry) => entry.memoryBytes,
     ],
   ];
-  for (const [name, help, value] of gauges) {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['language'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [language, entry] of Object.entries(stats()))
-          this.set({ language }, value(entry));
-      },
-    });
-  }
+  registerLanguageGauges(registry, gauges, () => Promise.resolve(Object.entries(stats())));
 }
 
-/** Per-language gauges of the warm sandboxes, read at scrape time. */
+/** The warm sandboxes' gauges, read from the pools at scrape time. */
 function registerWarmGauges(
   registry: Registry,
   stats: () => Promise<readonly WarmPoolStats[]>,
 ): void {
-  const gauges: [string, string, (entry: WarmPoolStats) => number][] = [
+  const gauges: LanguageGauges<WarmPoolStats> = [
     ['runbox_warm_sandboxes_size', 'Warm sandboxes wanted ready.', (entry) => entry.size],
     ['runbox_warm_sandboxes_ready', 'Warm sandboxes ready now.', (entry) => entry.ready],
     ['runbox_warm_sandboxes_starting', 'Warm sandboxes starting now.', (entry) => entry.starting],
@@ -251,17 +262,7 @@ function registerWarmGauges(
       (entry) => entry.idleMemoryBytes,
     ],
   ];
-  for (const [name, help, value] of gauges) {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['language'],
-      registers: [registry],
-      async collect() {
-        const entries = await stats();
-        this.reset();
-        for (const entry of entries) this.set({ language: entry.language }, value(entry));
-      },
-    });
-  }
+  registerLanguageGauges(registry, gauges, async () =>
+    (await stats()).map((entry) => [entry.language, entry] as const),
+  );
 }

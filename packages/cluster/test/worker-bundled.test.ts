@@ -1,20 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  createExecutor,
-  createSandboxHost,
-  type Executor,
-  type SandboxHost,
-} from '@runbox/executor';
+import type { Executor } from '@runbox/executor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisDriver } from '../src/redis-driver.ts';
+import { startApiSide, type ApiSide } from './support/api-side.ts';
 import { follow, outputLines, waitFor } from './support/follow.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
-import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 /**
  * The worker as production starts it: `./runbox worker`, one bundled file (scripts/build-worker.mjs)
@@ -22,43 +12,27 @@ import { claimTestUid } from '../../executor/test/support/test-uid.ts';
  * with warm sandboxes of its own.
  */
 
-const suffix = randomBytes(3).toString('hex');
-const stateDir = join(tmpdir(), `runbox-test-bundled-api-${suffix}`);
 let redis: TestRedis;
-let host: SandboxHost;
+let api: ApiSide;
 let executor: Executor;
 let worker: WorkerProcess;
 
 beforeAll(async () => {
   redis = await startTestRedis();
-  host = await createSandboxHost({
-    stateDir,
-    cgroupGroupName: `runbox-test-bundled-api-${suffix}`,
-    sandboxUid: claimTestUid(65_400, 10),
-  });
-  const driver = await createRedisDriver({
-    url: redis.url,
-    concurrency: 1,
-    leaseMs: 2_000,
-    output: { maxLines: 10_000, pii: false },
-    projectDigest: () => Promise.reject(new Error('no projects in this test')),
-    log: { warn: () => {}, error: () => {} },
-  });
-  executor = createExecutor({ host, driver, syntaxCheck: false });
+  api = await startApiSide({ name: 'bundled', redisUrl: redis.url });
+  executor = api.executor;
   worker = await startWorkerProcess({
     redisUrl: redis.url,
-    name: `bundled-${suffix}`,
+    name: `bundled-${process.pid}`,
     bundled: true,
     env: { RUNBOX_WARM_SANDBOXES: 'python=1' },
   });
 }, 120_000);
 
 afterAll(async () => {
-  await executor?.shutdown({ deadlineMs: 0 });
+  await api?.close();
   await worker?.terminate();
   await worker?.cleanUp();
-  await host?.close();
-  await rm(stateDir, { recursive: true, force: true });
   await redis?.stop();
 });
 

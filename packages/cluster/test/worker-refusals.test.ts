@@ -1,60 +1,42 @@
-import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  createExecutor,
-  createSandboxHost,
-  type Executor,
-  type SandboxHost,
-} from '@runbox/executor';
+import type { Executor } from '@runbox/executor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisDriver } from '../src/redis-driver.ts';
+import { startApiSide, type ApiSide } from './support/api-side.ts';
 import { follow, waitFor } from './support/follow.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
-import { claimTestUid } from '../../executor/test/support/test-uid.ts';
 
 /**
  * A worker that cannot run a job says so: the run ends `error` with words for the user (no path
  * or address of the worker), never stays queued.
  */
 
-const suffix = randomBytes(3).toString('hex');
-const stateDir = join(tmpdir(), `runbox-test-refusals-api-${suffix}`);
 const logged: string[] = [];
 let redis: TestRedis;
-let host: SandboxHost;
+let api: ApiSide;
 let executor: Executor;
 let worker: WorkerProcess;
 
 beforeAll(async () => {
   redis = await startTestRedis();
-  host = await createSandboxHost({
-    stateDir,
-    cgroupGroupName: `runbox-test-refusals-api-${suffix}`,
-    sandboxUid: claimTestUid(65_400, 10),
-  });
-  const driver = await createRedisDriver({
-    url: redis.url,
-    concurrency: null,
-    leaseMs: 2_000,
-    output: { maxLines: 10_000, pii: false },
-    // A project the API knows; the worker below cannot reach the API to fetch it.
-    projectDigest: () => Promise.resolve(`sha256-${'ab'.repeat(32)}`),
-    log: { warn: (line) => logged.push(line), error: (_error, line) => logged.push(line) },
-  });
-  executor = createExecutor({
-    host,
-    driver,
-    syntaxCheck: false,
-    // Around the unit: the API side's tool checks pass; the worker's own refusals are under test.
-    tools: {
-      limits: () => ({}),
-      check: () => Promise.resolve([]),
-      prepare: () => Promise.reject(new Error('not on the API side')),
+  api = await startApiSide({
+    name: 'refusals',
+    redisUrl: redis.url,
+    driver: {
+      concurrency: null,
+      // A project the API knows; the worker below cannot reach the API to fetch it.
+      projectDigest: () => Promise.resolve(`sha256-${'ab'.repeat(32)}`),
+      log: { warn: (line) => logged.push(line), error: (_error, line) => logged.push(line) },
+    },
+    executor: {
+      // Around the unit: the API side's tool checks pass; the worker's own refusals are under test.
+      tools: {
+        limits: () => ({}),
+        check: () => Promise.resolve([]),
+        prepare: () => Promise.reject(new Error('not on the API side')),
+      },
     },
   });
+  executor = api.executor;
   worker = await startWorkerProcess({
     redisUrl: redis.url,
     name: 'refuser',
@@ -67,11 +49,9 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await executor?.shutdown({ deadlineMs: 0 });
+  await api?.close();
   await worker?.terminate();
   await worker?.cleanUp();
-  await host?.close();
-  await rm(stateDir, { recursive: true, force: true });
   await redis?.stop();
 });
 

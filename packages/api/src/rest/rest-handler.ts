@@ -11,6 +11,7 @@ import { badInput, RestRequestError, restErrorOf, schemaError } from './rest-err
 import type { RestAnswer, RestCall, RestOperation } from './rest-operation.ts';
 import { queryToInput } from './rest-query.ts';
 import { restOperations } from './rest-table.ts';
+import { sendJson } from './send-json.ts';
 
 /**
  * /api/v1: a thin adapter from plain HTTP and JSON to the tRPC procedures (see rest-table.ts for
@@ -204,21 +205,6 @@ async function dispatch(
   return entry.operation.handle(call);
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>) {
-  if (body === undefined) {
-    res.writeHead(status, { 'cache-control': 'no-store', ...headers }).end();
-    return;
-  }
-  res
-    .writeHead(status, {
-      'content-type': 'application/json; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-      ...headers,
-    })
-    .end(JSON.stringify(body));
-}
-
 /**
  * A run or project that is not found for an anonymous caller whose cookie was made by this very
  * call: the caller sent no credentials, so nothing of anyone's is its own yet.
@@ -242,7 +228,7 @@ export async function serveRest(
   try {
     const answer = await dispatch(deps, req, res, controller.signal);
     if (answer === 'sent') return;
-    send(res, answer.status, answer.body, answer.headers ?? {});
+    sendJson(res, answer.status, answer.body, answer.headers ?? {});
   } catch (error) {
     const answer = restErrorOf(error);
     if (answer.internal) deps.services.log.error({ err: error, url: req.url }, 'REST call failed');
@@ -253,6 +239,6 @@ export async function serveRest(
       return;
     }
     if (answer.status === 413 || req.destroyed) answer.headers.connection = 'close';
-    send(res, answer.status, answer.body, answer.headers);
+    sendJson(res, answer.status, answer.body, answer.headers);
   }
 }

@@ -9,6 +9,7 @@ import type { RestAnswer, RestCall, RestOperation } from '../rest-operation.ts';
 import { PistonRequestError } from './piston-request.ts';
 import { PISTON_PATH, pistonOperations } from './piston-operations.ts';
 import { RuntimeVersionsError } from './piston-runtimes.ts';
+import { sendJson } from '../send-json.ts';
 
 /**
  * /api/v2: Piston's execute API over the same services as /api/v1 (credentials, origins, rate
@@ -74,21 +75,6 @@ function pistonMessage(message: string): string {
   );
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>) {
-  if (body === undefined) {
-    res.writeHead(status, { 'cache-control': 'no-store', ...headers }).end();
-    return;
-  }
-  res
-    .writeHead(status, {
-      'content-type': 'application/json; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-      ...headers,
-    })
-    .end(JSON.stringify(body));
-}
-
 /** Serves one request under /api/v2. Never throws. */
 export async function servePiston(
   deps: RestDeps,
@@ -100,26 +86,31 @@ export async function servePiston(
   try {
     const answer = await dispatch(deps, req, res, controller.signal);
     if (answer === 'sent') return;
-    send(res, answer.status, answer.body, answer.headers ?? {});
+    sendJson(res, answer.status, answer.body, answer.headers ?? {});
   } catch (error) {
     if (res.headersSent) {
       res.destroy();
       return;
     }
     if (error instanceof PistonRequestError) {
-      send(res, 400, { message: error.message }, {});
+      sendJson(res, 400, { message: error.message }, {});
       return;
     }
     if (error instanceof RuntimeVersionsError) {
       deps.services.log.error({ err: error }, 'the Piston runtimes could not be read');
-      send(res, 503, { message: error.message }, { 'retry-after': '5' });
+      sendJson(res, 503, { message: error.message }, { 'retry-after': '5' });
       return;
     }
     const answer = restErrorOf(error);
     if (answer.internal)
       deps.services.log.error({ err: error, url: req.url }, 'Piston call failed');
     if (answer.status === 413 || req.destroyed) answer.headers.connection = 'close';
-    send(res, answer.status, { message: pistonMessage(answer.body.error.message) }, answer.headers);
+    sendJson(
+      res,
+      answer.status,
+      { message: pistonMessage(answer.body.error.message) },
+      answer.headers,
+    );
   }
 }
 

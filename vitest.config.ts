@@ -2,6 +2,11 @@ import { defineConfig } from 'vitest/config';
 
 /** Tests whose assertions include a deadline (a kill within 250 ms of the limit) run alone first. */
 const TIMING = ['packages/executor/test/hostile-processes.test.ts'];
+/**
+ * The container test builds the image and runs it (minutes of both cores): last and alone, so
+ * that it neither slows the others into their timeouts nor is slowed by them.
+ */
+const CONTAINER = ['docker/test/container.test.ts'];
 
 export default defineConfig({
   test: {
@@ -24,9 +29,13 @@ export default defineConfig({
             'docker/test/**/*.test.ts',
             'apps/web/src/**/*.test.ts',
           ],
-          exclude: [...TIMING, '**/node_modules/**'],
+          exclude: [...TIMING, ...CONTAINER, '**/node_modules/**'],
           sequence: { groupOrder: 1 },
         },
+      },
+      {
+        extends: true,
+        test: { name: 'container', include: CONTAINER, sequence: { groupOrder: 2 } },
       },
     ],
   },

@@ -16,6 +16,21 @@ if (!finalStage) throw new Error('docker/Dockerfile has no stage');
 const all = stages.flatMap((stage) => stage.instructions);
 const inFinal = (keyword: string): Instruction[] =>
   finalStage.instructions.filter((instruction) => instruction.keyword === keyword);
+/** The stage whose whole filesystem the final stage starts from (`COPY --from=<it> / /`). */
+const systemStage = stages.find(
+  (stage) =>
+    stage.name !== null &&
+    finalStage.instructions[0]?.keyword === 'COPY' &&
+    finalStage.instructions[0].flags.from === stage.name &&
+    finalStage.instructions[0].args === '/ /',
+);
+const inSystem = (keyword: string): Instruction[] =>
+  (systemStage?.instructions ?? []).filter((instruction) => instruction.keyword === keyword);
+/** The command a RUN runs after its CA preamble (see 'lends the build a CA bundle...'). */
+const CA_PREAMBLE =
+  'if [ -f /run/secrets/build-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/build-ca; fi   && ';
+const commandOf = (run: Instruction): string =>
+  run.args.startsWith(CA_PREAMBLE) ? run.args.slice(CA_PREAMBLE.length) : run.args;
 
 /** NODE_VERSION and PNPM_VERSION as ./runbox pins them. */
 const runboxScript = readRepoFile('runbox');
@@ -105,13 +120,35 @@ describe('the Dockerfile reader', () => {
 });
 
 describe('docker/Dockerfile', () => {
-  it('is multi-stage: dependencies, build, runtime', () => {
-    expect(stages.map((stage) => stage.name)).toEqual(['dependencies', 'build', 'runtime']);
+  it('is multi-stage: dependencies, build, system, runtime', () => {
+    expect(stages.map((stage) => stage.name)).toEqual([
+      'dependencies',
+      'build',
+      'system',
+      'runtime',
+    ]);
+  });
+
+  it('flattens the system stage into the runtime stage: what it removed is in no layer below', () => {
+    expect(finalStage.from).toBe('scratch');
+    expect(systemStage?.name).toBe('system');
+    // Only the app is added to it.
+    const copies = inFinal('COPY').map((copy) => [copy.flags.from, copy.args]);
+    expect(copies).toEqual([
+      ['system', '/ /'],
+      ['build', '/app /app'],
+    ]);
+    expect(inFinal('RUN')).toEqual([]);
+    // `FROM scratch` has no PATH: the final stage sets Debian's.
+    const env = new Map(inFinal('ENV').flatMap((i) => [...keyValues(i)]));
+    expect(env.get('PATH')).toBe('/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
   });
 
   it('pins every base image to an exact version (never latest, never a bare major)', () => {
     const names = new Set(stages.map((stage) => stage.name));
-    const external = stages.map((stage) => stage.from).filter((from) => !names.has(from));
+    const external = stages
+      .map((stage) => stage.from)
+      .filter((from) => !names.has(from) && from !== 'scratch');
     expect(external.length).toBeGreaterThan(0);
     for (const from of external) {
       const match = /^([a-z0-9._/-]+):([A-Za-z0-9._-]+)(@sha256:[0-9a-f]{64})?$/.exec(from);
@@ -127,13 +164,43 @@ describe('docker/Dockerfile', () => {
     for (const stage of stages.filter((s) => s.from.startsWith('node:'))) {
       expect(stage.from).toMatch(new RegExp(`^node:${node.replaceAll('.', '\\.')}-`));
     }
-    const runs = all.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+    const runs = all.filter((i) => i.keyword === 'RUN').map(commandOf);
     expect(runs).toContain(
       `npm install --global --no-audit --no-fund --loglevel=error pnpm@${pinned('PNPM_VERSION')}`,
     );
     expect(readRepoFile('docker/Dockerfile')).not.toMatch(/corepack (enable|prepare)/);
     expect(runs.some((run) => /pnpm install --frozen-lockfile/.test(run))).toBe(true);
     expect(runs).toContain('sh scripts/install-sandbox-tools.sh');
+  });
+
+  it('lends the build a CA bundle only as a secret, to the steps that download, and keeps none', () => {
+    const downloads = all.filter(
+      (i) =>
+        i.keyword === 'RUN' &&
+        /npm install|pnpm fetch|install-sandbox-tools/.test(i.args) &&
+        !/--offline/.test(i.args),
+    );
+    expect(downloads).toHaveLength(3);
+    for (const run of downloads) {
+      expect(run.flags.mount, `line ${run.line}`).toBe('type=secret,id=build-ca');
+      expect(run.args.startsWith(CA_PREAMBLE), `line ${run.line}`).toBe(true);
+    }
+    // Nowhere else: no ENV or ARG names it, no other step mounts it, the shipped stages never see it.
+    const mentions = all.filter((i) =>
+      /build-ca|EXTRA_CA/.test(`${i.args} ${i.flags.mount ?? ''}`),
+    );
+    expect(mentions).toEqual(downloads);
+    for (const stage of [systemStage, finalStage])
+      expect(stage?.instructions.some((i) => i.flags.mount !== undefined)).toBe(false);
+  });
+
+  it('installs production dependencies afresh, without test, lint or browser packages', () => {
+    const prod = all.find((i) => i.keyword === 'RUN' && /--prod\b/.test(i.args))?.args ?? '';
+    // A fresh install: the full install's node_modules are removed first.
+    expect(prod).toMatch(/^rm -rf node_modules /);
+    expect(prod).toContain('pnpm install --frozen-lockfile --offline --prod');
+    expect(prod).toMatch(/rm -rf node_modules\/\.pnpm\/@playwright\+test@\*/);
+    expect(prod).toContain("-name '*.map'");
   });
 
   it('runs the final stage as a fixed non-root uid', () => {
@@ -193,12 +260,12 @@ describe('docker/Dockerfile', () => {
     }
   });
 
-  it('installs exactly the packages of docker/apt-packages.txt in the final stage', () => {
-    const copy = inFinal('COPY').find((i) => i.args.startsWith('docker/apt-packages.txt '));
+  it('installs exactly the packages of docker/apt-packages.txt in the system stage', () => {
+    const copy = inSystem('COPY').find((i) => i.args.startsWith('docker/apt-packages.txt '));
     const destination = copy?.args.split(/\s+/)[1];
     expect(destination, 'COPY docker/apt-packages.txt DEST').toMatch(/^\//);
 
-    const installs = inFinal('RUN').flatMap((run) =>
+    const installs = inSystem('RUN').flatMap((run) =>
       run.args.split(/&&|;/).filter((part) => /apt-get install/.test(part)),
     );
     expect(installs).toHaveLength(1);
@@ -216,8 +283,8 @@ describe('docker/Dockerfile', () => {
     const output = execFileSync('sh', ['-c', sed], { encoding: 'utf8' });
     expect(output.split(/\s+/).filter(Boolean)).toEqual(listed);
 
-    // No other stage installs Debian packages into the image that ships.
-    for (const stage of stages.slice(0, -1)) {
+    // No other stage installs Debian packages.
+    for (const stage of stages.filter((s) => s !== systemStage)) {
       expect(
         stage.instructions.some((i) => /apt-get install/.test(i.args)),
         stage.name ?? '',

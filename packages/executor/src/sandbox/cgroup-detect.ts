@@ -2,7 +2,12 @@ import { readFile, mkdir } from 'node:fs/promises';
 import { removeCgroupDirIfEmpty } from './cgroup-files.ts';
 import { join } from 'node:path';
 import { CgroupUnavailableError, type CgroupDriver } from './cgroup.ts';
-import { assertV1Writable, createV1Driver, parseV1Mounts } from './cgroup-v1.ts';
+import {
+  assertCgroupDirWritable,
+  assertV1Writable,
+  createV1Driver,
+  parseV1Mounts,
+} from './cgroup-v1.ts';
 import { createV2Driver, parseOwnV2Path, parseV2Mount } from './cgroup-v2.ts';
 
 export type CgroupPreference = 'auto' | 'v1' | 'v2';
@@ -29,6 +34,7 @@ export async function detectCgroupDriver(options: CgroupDetectOptions): Promise<
       let made: string | null = null;
       try {
         const base = options.v2Base ?? (await defaultV2Base(mount, (dir) => (made = dir)));
+        await assertCgroupDirWritable(base, `cgroup v2 subtree ${base}`);
         return await createV2Driver(base);
       } catch (error) {
         // A base made only to find v2 unusable (a hybrid host's empty `unified`) does not stay.
@@ -43,7 +49,7 @@ export async function detectCgroupDriver(options: CgroupDetectOptions): Promise<
       reasons.push('v1: memory, pids, cpu, cpuacct and freezer hierarchies are not all mounted');
     } else {
       try {
-        await assertV1Writable(mounts);
+        await assertV1Writable(mounts, options.v1GroupName);
         return createV1Driver(mounts, options.v1GroupName);
       } catch (error) {
         reasons.push(`v1: ${error instanceof Error ? error.message : String(error)}`);
@@ -58,6 +64,7 @@ async function defaultV2Base(mount: string, onMade: (dir: string) => void): Prom
   if (own === null) throw new CgroupUnavailableError('this process has no v2 cgroup');
   if (own === '/') {
     const base = join(mount, 'runbox');
+    await assertCgroupDirWritable(mount, `cgroup v2 root ${mount}`);
     if ((await mkdir(base, { recursive: true })) !== undefined) onMade(base);
     return base;
   }

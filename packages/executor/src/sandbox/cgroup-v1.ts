@@ -1,4 +1,5 @@
-import { mkdir, readdir, access } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, readdir, readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   assertCgroupName,
@@ -227,7 +228,11 @@ async function writeOptional(path: string, value: string): Promise<void> {
   await writeText(path, value);
 }
 
-export async function assertV1Writable(mounts: V1Mounts): Promise<void> {
+/**
+ * Throws unless this process can make run cgroups in every v1 hierarchy: in the group runs go in
+ * (`groupName`) where it exists already (a delegated one), else at the hierarchy's root.
+ */
+export async function assertV1Writable(mounts: V1Mounts, groupName = 'runbox'): Promise<void> {
   for (const [controller, mountPoint] of Object.entries(mounts)) {
     try {
       await access(join(mountPoint, 'cgroup.procs'));
@@ -236,5 +241,62 @@ export async function assertV1Writable(mounts: V1Mounts): Promise<void> {
         `cgroup v1 ${controller} hierarchy at ${mountPoint} is not usable`,
       );
     }
+    const group = join(mountPoint, groupName);
+    const existing = await access(group).then(
+      () => group,
+      () => mountPoint,
+    );
+    await assertCgroupDirWritable(existing, `cgroup v1 ${controller} hierarchy: ${existing}`);
   }
+}
+
+const DELEGATION_DOC = 'docs/deploy.md, "A delegated cgroup for per-run limits"';
+
+/**
+ * Whether `dir` is on a read-only mount: the mount with the longest mount point above it, the
+ * last one mounted there when several are (the one a path lookup reaches), from
+ * /proc/self/mountinfo text. Containers bind the cgroup tree read-only over a read-write
+ * filesystem, which access(2) reports as EACCES to a non-owner before it says EROFS.
+ */
+export function isOnReadOnlyMount(dir: string, mountinfo: string): boolean {
+  let found: { point: string; options: string[] } | null = null;
+  for (const line of mountinfo.split('\n')) {
+    const fields = line.split(' ');
+    const [rawPoint, options] = [fields[4], fields[5]];
+    if (!rawPoint || !options) continue;
+    const point = rawPoint.replace(/\\([0-7]{3})/g, (_, octal: string) =>
+      String.fromCharCode(parseInt(octal, 8)),
+    );
+    const covers = point === '/' || dir === point || dir.startsWith(`${point}/`);
+    if (covers && (!found || point.length >= found.point.length))
+      found = { point, options: options.split(',') };
+  }
+  return found?.options.includes('ro') ?? false;
+}
+
+/**
+ * Throws unless this process may make cgroups in `dir`, saying why and what fixes it. Checked
+ * before the first mkdir: a container's cgroup tree is mounted read-only (EROFS), which Node's
+ * recursive mkdir reports as a misleading ENOENT for the path it wanted.
+ */
+export async function assertCgroupDirWritable(dir: string, what: string): Promise<void> {
+  const readOnly = new CgroupUnavailableError(
+    `${what} is read-only (EROFS): a container gets its cgroup tree read-only; delegate a writable cgroup to it (${DELEGATION_DOC})`,
+  );
+  let code: string;
+  try {
+    if (isOnReadOnlyMount(await realpath(dir), await readFile('/proc/self/mountinfo', 'utf8')))
+      throw readOnly;
+    await access(dir, constants.W_OK);
+    return;
+  } catch (error) {
+    if (error === readOnly) throw readOnly;
+    code = error instanceof Error && 'code' in error ? String(error.code) : String(error);
+  }
+  if (code === 'EROFS') throw readOnly;
+  if (code === 'EACCES' || code === 'EPERM')
+    throw new CgroupUnavailableError(
+      `${what} is not writable by uid ${process.getuid?.() ?? '?'} (${code}): run as root, or delegate it to this uid (${DELEGATION_DOC})`,
+    );
+  throw new CgroupUnavailableError(`${what} is not usable (${code})`);
 }

@@ -74,6 +74,12 @@ export async function killFrozenGroup(group: {
   const onlySpareLeft = async (): Promise<boolean> =>
     (await group.pids()).every((pid) => pid === group.spare);
   await waitUntil(onlySpareLeft, { timeoutMs: 1_000 });
+  // A process leaves cgroup.procs when it exits, before its parent has reaped it: the spare (bwrap's
+  // monitor) may not have collected the sandbox's init yet. It exits by itself once it has; killed
+  // before that, the init would be left a zombie of the host's init (which, in a container whose
+  // pid 1 does not reap, stays for ever). So it gets a moment to go on its own first.
+  if (group.spare !== undefined)
+    await waitUntil(async () => (await group.pids()).length === 0, { timeoutMs: 500 });
   for (let round = 0; round < 3; round++) {
     killPids(await group.pids());
     if (await waitUntil(async () => (await group.pids()).length === 0, { timeoutMs: 2_000 }))

@@ -96,6 +96,8 @@ function startSandbox(rules: string, options: { maskProc?: boolean } = {}): Outc
       setpriv: '/usr/bin/setpriv',
       bwrap: '/usr/bin/bwrap',
       init: '/usr/bin/tini-static',
+      unshare: '/usr/bin/unshare',
+      mount: '/usr/bin/mount',
     },
   });
   const asContainer = [

@@ -30,6 +30,8 @@ import { usageOfOwners } from './owner-usage.ts';
 import { createRateLimiter } from './rate-limiter.ts';
 import { createRunboxServer, type PageHandler, type RunboxServer } from './server.ts';
 import type { Services } from './services.ts';
+import { requeueCell, sweepSessions } from './sessions/session-service.ts';
+import { createSessionRuntime } from './sessions/session-runtime.ts';
 import { openStore, type Store } from './store/index.ts';
 import { removeStaleUploadDirs } from './uploads/index.ts';
 
@@ -106,6 +108,17 @@ export async function startRunbox(
   });
   if (recovery.interrupted.length > 0)
     log(`${recovery.interrupted.length} runs were running when the server stopped: interrupted`);
+  // No kernel outlives its server: every session that had one wakes from its snapshot.
+  const hibernated = store.sessions.hibernateAll();
+  if (hibernated.length > 0)
+    log(`${hibernated.length} sessions were active when the server stopped: hibernated`);
+  const sessionRuntime = createSessionRuntime({
+    host,
+    store,
+    config: config.sessions,
+    log: logger,
+    enabled: config.cluster === null,
+  });
 
   // An API without a worker of its own need not have a working sandbox: its workers probe theirs.
   const tools = await createToolCatalog(host, { probe: config.cluster?.role !== 'api' });
@@ -194,9 +207,13 @@ export async function startRunbox(
     artifactsRoot: paths.artifacts,
     tools,
     warm,
+    sessions: sessionRuntime.kernels,
     hooks: {
       onEvent(run, event) {
         store.appendEvent(run.id, event);
+        // The cell's end lets the next cell of its session go.
+        if (event.type === 'end' && run.request.kind === 'cell')
+          sessionRuntime.cellEnded(run.request.sessionId, run.id);
         // The row takes the result when the batch is written: write it now, so that whoever sees
         // the end event and asks for the run gets it ended, with its artifacts.
         if (event.type === 'end') {
@@ -262,6 +279,11 @@ export async function startRunbox(
 
   for (const entry of recovery.requeue) {
     try {
+      const request = entry.request;
+      if (request.kind === 'cell') {
+        await requeueCell(executor, sessionRuntime, { ...entry, request });
+        continue;
+      }
       await executor.submit(entry.request, {
         id: entry.id,
         meta: { owner: entry.owner },
@@ -316,6 +338,7 @@ export async function startRunbox(
     log: logger,
     metrics,
     callbacks,
+    sessions: sessionRuntime,
     selfTest,
     paths,
     projectDigests,
@@ -334,6 +357,16 @@ export async function startRunbox(
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   // Deliveries still pending from before this start (and those crash recovery enqueued) go now.
   callbacks.start();
+  // Idle sessions hibernate, expired ones close; one sweep at a time.
+  let sweeping: Promise<void> | null = null;
+  const sessionSweep = setInterval(() => {
+    sweeping ??= sweepSessions(services)
+      .catch((error: unknown) => logger.error({ err: error }, 'the session sweep failed'))
+      .finally(() => {
+        sweeping = null;
+      });
+  }, config.sessions.sweepMs);
+  sessionSweep.unref();
 
   let stopping: Promise<void> | null = null;
   return {
@@ -349,6 +382,10 @@ export async function startRunbox(
         if (outcome.interrupted.length > 0)
           log(`${outcome.interrupted.length} runs interrupted by the shutdown`);
         clearInterval(heartbeat);
+        clearInterval(sessionSweep);
+        await sweeping;
+        // Kernels end; their sessions hibernate with their snapshots, for the next start.
+        await sessionRuntime.stop();
         await server.close(2_000);
         // Attempts in flight are aborted unrecorded: still pending, they go at the next start.
         await callbacks.stop();

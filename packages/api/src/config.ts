@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import {
   ConfigError,
-  DEFAULT_MAXIMUMS,
   ENGINE_DEFAULTS,
   hostEnvFrom,
+  maximumsFromEnv,
   type HostEnv,
   type SandboxLimits,
 } from '@runbox/executor';
@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { parseTrustedProxy, type TrustedProxy } from './client-address.ts';
 import { callbackConfigFrom, type CallbackConfig } from './callbacks/callback-config.ts';
 import { restConfigFrom, type RestConfig } from './rest/rest-config.ts';
+import { sessionConfigFrom, type SessionConfig } from './sessions/session-config.ts';
 
 /**
  * Every environment variable of the server, read and validated here and nowhere else. The README's
@@ -57,7 +58,8 @@ const serverEnvSchema = z.object({
       }
       return proxies;
     }),
-  RUNBOX_MAX_WALL_TIME_MS: intFrom(1_000, 3_600_000).default(DEFAULT_MAXIMUMS.wallTimeMs),
+  // The run limits' maximums (RUNBOX_MAX_WALL_TIME_MS, RUNBOX_MAX_MEMORY_BYTES, ...) are read by
+  // the executor's maximumsFromEnv, as a worker reads them.
   RUNBOX_MAX_OUTPUT_LINES: intFrom(100, 100_000_000).default(ENGINE_DEFAULTS.maxOutputLines),
   /** `on`: e-mail addresses, phone, card and IBAN numbers in output become tokens (`<EMAIL_1>`);
    * a run's `outputFilters.pii` overrides it. */
@@ -144,6 +146,8 @@ export interface ServerConfig {
   callbacks: CallbackConfig;
   /** The REST surface under /api/v1: waits, output caps, event-stream heartbeats. */
   rest: RestConfig;
+  /** Sessions: how many, their idle TTL and lifetime, snapshots (sessions/session-config.ts). */
+  sessions: SessionConfig;
 }
 
 export interface ClusterConfig {
@@ -208,7 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ServerC
     maxCreatesPerSecond: value.RUNBOX_MAX_CREATES_PER_SECOND,
     anonymous: value.RUNBOX_ANONYMOUS === 'on',
     trustProxy: value.RUNBOX_TRUST_PROXY,
-    maximums: { ...DEFAULT_MAXIMUMS, wallTimeMs: value.RUNBOX_MAX_WALL_TIME_MS },
+    maximums: maximumsFromEnv(env),
     maxOutputLines: value.RUNBOX_MAX_OUTPUT_LINES,
     piiFilter: value.RUNBOX_PII_FILTER === 'on',
     allowedOrigins: value.RUNBOX_ALLOWED_ORIGINS.split(',')
@@ -239,5 +243,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ServerC
           },
     callbacks: callbackConfigFrom(value, new Set(apiKeys.values())),
     rest: restConfigFrom(value),
+    sessions: sessionConfigFrom(env),
   };
 }

@@ -3,6 +3,7 @@ import { examplesRouter, limitsRouter, toolsRouter } from './routers/catalog.ts'
 import { projectsRouter } from './routers/projects.ts';
 import { queueRouter } from './routers/queue.ts';
 import { runsRouter } from './routers/runs.ts';
+import { sessionsRouter } from './routers/sessions.ts';
 import { readiness } from './health.ts';
 import { publicProcedure, router } from './trpc.ts';
 
@@ -13,6 +14,7 @@ export const appRouter = router({
   limits: limitsRouter,
   projects: projectsRouter,
   runs: runsRouter,
+  sessions: sessionsRouter,
   queue: queueRouter,
   admin: adminRouter,
 });

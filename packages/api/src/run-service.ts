@@ -13,6 +13,7 @@ import {
 } from '@runbox/executor';
 import { callbackForNewRun } from './callbacks/index.ts';
 import { NotFoundError } from './errors/api-errors.ts';
+import { SessionsUnavailableError } from './sessions/session-api-errors.ts';
 import type { Identity } from './identity.ts';
 import type { CreateRunInput, RunView, SnippetInput } from './schemas/run-views.ts';
 import type { OwnerUsage } from './rate-limiter.ts';
@@ -43,16 +44,23 @@ export function toRunView(
       ? (queue ?? services.executor.queue()).waiting.find((entry) => entry.id === run.id)
       : undefined;
   const snippet = run.request?.kind === 'snippet' ? run.request : null;
+  // A session's cell: its code and language, and the session it ran in.
+  const cell = run.request?.kind === 'cell' ? run.request : null;
+  const request = run.request && run.request.kind !== 'cell' ? run.request : null;
   return {
     id: run.id,
     ...(withOwner ? { owner: run.owner } : {}),
     kind: run.kind,
-    language: snippet?.language ?? null,
+    language: (snippet ?? cell)?.language ?? null,
     toolId: run.toolId,
     projectId: run.projectId,
     exampleId: run.exampleId,
-    code: snippet?.code ?? null,
-    stdin: snippet?.stdin ?? null,
+    ...(cell ? { sessionId: cell.sessionId } : {}),
+    ...(snippet?.interactive ? { interactive: true } : {}),
+    code: (snippet ?? cell)?.code ?? null,
+    stdin: request?.stdin ?? null,
+    ...(request?.args ? { args: [...request.args] } : {}),
+    ...(request?.env ? { env: { ...request.env } } : {}),
     state: run.state,
     queuedAt: run.queuedAt,
     startedAt: run.startedAt,
@@ -206,6 +214,9 @@ function prepareRun(
     identity,
     input.callbackUrl,
   );
+  // Interactive stdin goes from this process to the program: workers elsewhere have none of it.
+  if (input.kind === 'snippet' && input.interactive && services.config.cluster)
+    throw new SessionsUnavailableError('interactive runs');
   if (input.kind === 'snippet')
     return { request: snippetRequest(input), projectId: null, exampleId: null, callback };
   let projectDir: string;
@@ -232,6 +243,9 @@ function prepareRun(
       toolId: input.toolId,
       projectDir,
       ...(input.entry !== undefined ? { entry: input.entry } : {}),
+      ...(input.args !== undefined ? { args: input.args } : {}),
+      ...(input.env !== undefined ? { env: input.env } : {}),
+      ...(input.stdin !== undefined ? { stdin: input.stdin } : {}),
       ...(limits !== undefined ? { limits } : {}),
       ...(input.outputFilters !== undefined ? { outputFilters: input.outputFilters } : {}),
     },

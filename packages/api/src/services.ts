@@ -14,6 +14,7 @@ import type { Metrics } from './metrics.ts';
 import type { ProjectDigests } from './project-digests.ts';
 import type { OwnerCookies } from './owner-cookie.ts';
 import type { RateLimiter } from './rate-limiter.ts';
+import type { SessionRuntime } from './sessions/session-runtime.ts';
 import type { Store } from './store/index.ts';
 
 /** Everything the procedures use, made once at start (main.ts) and handed to every context. */
@@ -47,4 +48,6 @@ export interface Services {
   metrics: Metrics;
   /** Signed callbacks: the address rule at create, the deliverer (poke it after a redelivery). */
   callbacks: Callbacks;
+  /** Sessions' kernels and the line of cells of each (sessions/). */
+  sessions: SessionRuntime;
 }

@@ -54,6 +54,11 @@ beforeAll(async () => {
   form.append('paths', '["main.py"]');
   const project = await rest(server.url, 'POST', '/projects', { raw: form, headers: keyed });
   fixtures.project = (project.json as { id: string }).id;
+  const session = await rest(server.url, 'POST', '/sessions', {
+    body: { language: 'python' },
+    headers: keyed,
+  });
+  fixtures.session = (session.json as { id: string }).id;
 });
 afterAll(async () => server?.stop());
 
@@ -74,7 +79,11 @@ function check(validate: ValidateFunction, value: unknown, what: string): void {
 /** Real ids in place of the examples' path parameters. */
 function realPath(path: string, parameters: readonly Parameter[]): string {
   return path.replace(/\{([^}]+)\}/g, (_whole, name: string) => {
-    if (name === 'id') return path.includes('/projects/') ? fixtures.project! : fixtures.run!;
+    if (name === 'sessionId') return fixtures.session!;
+    if (name === 'id') {
+      if (path.includes('/projects/')) return fixtures.project!;
+      return path.includes('/sessions/') ? fixtures.session! : fixtures.run!;
+    }
     const example = parameters.find((p) => p.in === 'path' && p.name === name)?.example;
     return encodeURIComponent(String(example));
   });
@@ -104,6 +113,9 @@ const EXPECTED_ERRORS: Record<string, number> = {
   // No callback was ever sent, so no delivery has the example's id.
   redeliverRunCallback: 404,
   adminRedeliver: 404,
+  // The fixture run was not created interactive (and has ended).
+  sendRunInput: 412,
+  closeRunInput: 412,
 };
 
 describe('the OpenAPI document', () => {

@@ -75,28 +75,30 @@ const refusals: Refusal[] = [
     entry: 'a/../../evil.txt',
   },
   {
-    name: 'a symlink entry in a tar',
+    name: 'a symlink whose own name climbs out, in a tar',
     form: async () =>
       archiveForm(
         await buildTar([
           { name: 'main.py', data: Buffer.from('print(1)\n') },
-          { name: 'passwd', type: 'symlink', linkname: '/etc/passwd' },
+          { name: '../passwd', type: 'symlink', linkname: 'main.py' },
         ]),
       ),
     code: 'BAD_REQUEST',
-    rule: 'symlink',
-    entry: 'passwd',
+    rule: 'path-traversal',
+    entry: '../passwd',
   },
   {
-    name: 'a symlink entry in a zip',
+    name: 'a file written through a link of the same upload, in a tar',
     form: async () =>
       archiveForm(
-        buildZip([{ name: 'link', data: Buffer.from('/etc/passwd'), unixMode: 0o120777 }]),
-        'link.zip',
+        await buildTar([
+          { name: 'etc', type: 'symlink', linkname: 'conf' },
+          { name: 'etc/cron.d/evil', data: Buffer.from('x') },
+        ]),
       ),
     code: 'BAD_REQUEST',
-    rule: 'symlink',
-    entry: 'link',
+    rule: 'name-collision',
+    entry: 'etc/cron.d/evil',
   },
   {
     name: 'an absolute path in a tar.gz',
@@ -270,7 +272,9 @@ describe('a good upload', () => {
       'main.py',
     ]);
 
-    const { files: _files, ...view } = project;
+    expect(project.links).toEqual([]);
+    expect(project.warnings).toEqual([]);
+    const { files: _files, links: _links, warnings: _warnings, ...view } = project;
     expect(await owner.trpc.projects.list.query()).toEqual([view]);
     expect(await owner.trpc.projects.get.query({ id: project.id })).toEqual(view);
     expect(await owner.trpc.projects.files.query({ id: project.id })).toEqual([
@@ -305,5 +309,80 @@ describe('a good upload', () => {
       projectId: project.id,
     });
     expect(outputLines(await fullOutput(owner.trpc, run.id))).toEqual(['from files']);
+  });
+});
+
+describe('links in an upload', () => {
+  it('keeps an inside link, copies a hard link, leaves out outside ones with a warning, and the link works in the sandbox', async () => {
+    const run = [
+      'echo "claude: $(cat CLAUDE.md)"',
+      'echo "up: $(cat docs/up)"',
+      'echo "link: $(readlink CLAUDE.md)"',
+      'echo "copy: $(cat copy.md)"',
+      'echo "entries: $(ls -A | paste -sd \' \')"',
+      // The filesystem /workspace is: a layer over the stored project when runbox runs as root.
+      "grep ' /workspace ' /proc/self/mountinfo | sed 's/.* - \\([^ ]*\\) .*/fs: \\1/'",
+    ].join('\n');
+    const tar = await buildTar([
+      { name: 'run.sh', data: Buffer.from(`${run}\n`) },
+      { name: 'AGENTS.md', data: Buffer.from('be kind') },
+      { name: 'CLAUDE.md', type: 'symlink', linkname: 'AGENTS.md' },
+      { name: 'docs/', type: 'directory' },
+      { name: 'docs/up', type: 'symlink', linkname: '../AGENTS.md' },
+      { name: 'copy.md', type: 'link', linkname: 'AGENTS.md' },
+      { name: 'passwd', type: 'symlink', linkname: '/etc/passwd' },
+      { name: 'escape', type: 'symlink', linkname: '../../../etc' },
+    ]);
+    const project = await owner.trpc.projects.upload.mutate(archiveForm(tar, 'links.tar'));
+    expect(project.fileCount).toBe(3);
+    expect(project.files.map((file) => file.path)).toEqual(['AGENTS.md', 'copy.md', 'run.sh']);
+    expect(project.links).toEqual([
+      { path: 'CLAUDE.md', target: 'AGENTS.md' },
+      { path: 'docs/up', target: '../AGENTS.md' },
+    ]);
+    expect(project.warnings.map((warning) => [warning.entry, warning.rule])).toEqual([
+      ['passwd', 'link-absolute'],
+      ['escape', 'link-outside'],
+    ]);
+    expect(project.warnings[0]?.detail).toContain('/etc/passwd');
+
+    const created = await owner.trpc.runs.create.mutate({
+      kind: 'tool',
+      toolId: 'bash',
+      projectId: project.id,
+    });
+    const events = await fullOutput(owner.trpc, created.id);
+    const lines = outputLines(events);
+    expect(lines.slice(0, 5)).toEqual([
+      'claude: be kind',
+      'up: be kind',
+      'link: AGENTS.md',
+      'copy: be kind',
+      'entries: AGENTS.md CLAUDE.md copy.md docs run.sh',
+    ]);
+    if (process.getuid?.() === 0) expect(lines[5]).toBe('fs: overlay');
+    const end = events.at(-1);
+    expect(end?.type === 'end' && end.result.state).toBe('completed');
+  });
+
+  it('a zip whose only link points outside goes on without it, with a warning', async () => {
+    const project = await owner.trpc.projects.upload.mutate(
+      archiveForm(
+        buildZip([
+          { name: 'main.py', data: Buffer.from('print(1)\n') },
+          { name: 'link', data: Buffer.from('/etc/passwd'), unixMode: 0o120777 },
+        ]),
+        'link.zip',
+      ),
+    );
+    expect(project.files).toEqual([{ path: 'main.py', size: 9 }]);
+    expect(project.links).toEqual([]);
+    expect(project.warnings).toEqual([
+      {
+        entry: 'link',
+        rule: 'link-absolute',
+        detail: "left out: it points at the absolute path /etc/passwd, which is not the project's",
+      },
+    ]);
   });
 });

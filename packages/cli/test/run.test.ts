@@ -239,17 +239,29 @@ describe('runbox-cli run <folder>', () => {
     expect(result).toMatchObject({ code: 0, stdout: 'from the entry\n' });
   });
 
-  it("prints the server's refusal of an upload with a symbolic link, and exits 2", async () => {
+  it('keeps a link inside the folder (the server keeps it) and drops one pointing outside', async () => {
     const project = join(workDir, 'linked');
-    await file('linked/main.py', 'print(1)\n');
+    await file('linked/lib/real_helper.py', 'def say():\n    print("through the link")\n');
+    await file('linked/main.py', 'import helper\nhelper.say()\n');
+    await symlink('lib/real_helper.py', join(project, 'helper.py'));
     await symlink('/etc/passwd', join(project, 'passwd'));
-    const result = await runCli(['run', project, '--tool', 'python'], keyed());
+    const result = await runCli(
+      ['run', project, '--tool', 'python', '--entry', 'main.py'],
+      keyed(),
+    );
+    expect(result.stderr).toBe('');
+    expect(result).toMatchObject({ code: 0, stdout: 'through the link\n' });
+  });
+
+  it("prints the server's refusal of an upload (two names one folder cannot hold), and exits 2", async () => {
+    await file('collide/main.py', 'print(1)\n');
+    await file('collide/README', 'one\n');
+    await file('collide/readme', 'two\n');
+    const result = await runCli(['run', join(workDir, 'collide'), '--tool', 'python'], keyed());
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(
-      /^runbox-cli: 400 UPLOAD_REJECTED \(rule symlink, entry passwd\): /,
-    );
+    expect(result.stderr).toMatch(/^runbox-cli: 400 UPLOAD_REJECTED \(rule name-collision, entry /);
   });
 
   it("prints the server's refusal of an upload over its size limit, and exits 2", async () => {

@@ -68,7 +68,7 @@ export async function startWorker(
   const artifactsRoot = join(cacheDir, 'artifacts');
   await mkdir(artifactsRoot, { recursive: true, mode: 0o700 });
   const files = config.api
-    ? createWorkerFiles({ ...config.api, cacheDir: join(cacheDir, 'projects') })
+    ? createWorkerFiles({ ...config.api, cacheDir: join(cacheDir, 'projects'), owner: host.runAs })
     : null;
   const worker = createRunWorker({
     url: config.redisUrl,

@@ -44,6 +44,7 @@ describe('loadWorkerConfig', () => {
       RUNBOX_WORKER_TOKEN: TOKEN,
       RUNBOX_WORKER_CACHE_DIR: '/var/cache/runbox',
       RUNBOX_MAX_WALL_TIME_MS: '60000',
+      RUNBOX_MAX_PROCESSES: '2048',
       RUNBOX_SHUTDOWN_DEADLINE_MS: '0',
       RUNBOX_LOG_LEVEL: 'debug',
     });
@@ -57,7 +58,16 @@ describe('loadWorkerConfig', () => {
       shutdownDeadlineMs: 0,
       logLevel: 'debug',
     });
-    expect(config.maximums).toEqual({ ...DEFAULT_MAXIMUMS, wallTimeMs: 60_000 });
+    expect(config.maximums).toEqual({
+      ...DEFAULT_MAXIMUMS,
+      wallTimeMs: 60_000,
+      maxProcesses: 2_048,
+    });
+  });
+
+  it('refuses a maximum below the default a run gets, naming the variable', () => {
+    const error = refusal({ RUNBOX_REDIS_URL: REDIS_URL, RUNBOX_MAX_PROCESSES: '10' });
+    expect(error.variable).toBe('RUNBOX_MAX_PROCESSES');
   });
 
   it('refuses RUNBOX_API_URL without RUNBOX_WORKER_TOKEN, naming the token', () => {

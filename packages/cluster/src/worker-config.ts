@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { availableParallelism } from 'node:os';
 import {
   ConfigError,
-  DEFAULT_MAXIMUMS,
+  maximumsFromEnv,
   hostEnvFrom,
   type HostEnv,
   type SandboxLimits,
@@ -26,7 +26,6 @@ const workerEnvSchema = z.object({
   RUNBOX_WORKER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   RUNBOX_WORKER_CACHE_DIR: z.string().min(1).default('./data/worker-cache'),
   /** The same variable as the API's: the longest wall time a run may ask for. */
-  RUNBOX_MAX_WALL_TIME_MS: intFrom(1_000, 3_600_000).default(DEFAULT_MAXIMUMS.wallTimeMs),
   /** On SIGTERM, running runs get this long to finish, then end `interrupted`. */
   RUNBOX_SHUTDOWN_DEADLINE_MS: intFrom(0, 3_600_000).default(10_000),
   RUNBOX_LOG_LEVEL: z
@@ -41,7 +40,7 @@ export interface WorkerConfig {
   leaseMs: number;
   api: { url: string; token: string } | null;
   cacheDir: string;
-  /** The largest limits a job may carry (RUNBOX_MAX_WALL_TIME_MS, as on the API). */
+  /** The largest limits a job may carry (the RUNBOX_MAX_* variables, as on the API). */
   maximums: SandboxLimits;
   shutdownDeadlineMs: number;
   logLevel: string;
@@ -71,7 +70,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
         ? { url: value.RUNBOX_API_URL.replace(/\/$/, ''), token: value.RUNBOX_WORKER_TOKEN }
         : null,
     cacheDir: value.RUNBOX_WORKER_CACHE_DIR,
-    maximums: { ...DEFAULT_MAXIMUMS, wallTimeMs: value.RUNBOX_MAX_WALL_TIME_MS },
+    // Every RUNBOX_MAX_* the API reads, read the same way: give workers the API's values.
+    maximums: maximumsFromEnv(env),
     shutdownDeadlineMs: value.RUNBOX_SHUTDOWN_DEADLINE_MS,
     logLevel: value.RUNBOX_LOG_LEVEL,
     executor: hostEnvFrom(env),

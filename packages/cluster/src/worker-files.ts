@@ -8,7 +8,13 @@ const PROJECT_CACHE_BYTES = 2 * 1024 * 1024 * 1024;
  * A worker's way to the files of runs: projects fetched from the API by digest and cached here,
  * a run's kept files sent back. Both authenticate with the worker token.
  */
-export function createWorkerFiles(options: { url: string; token: string; cacheDir: string }): {
+export function createWorkerFiles(options: {
+  url: string;
+  token: string;
+  cacheDir: string;
+  /** Whom the cached projects belong to: the sandbox user (see ProjectCacheOptions.owner). */
+  owner?: { uid: number; gid: number } | null | undefined;
+}): {
   projects: ProjectFiles;
   uploadArtifacts(runId: string, dir: string): Promise<void>;
 } {
@@ -16,6 +22,7 @@ export function createWorkerFiles(options: { url: string; token: string; cacheDi
     dir: options.cacheDir,
     maxBytes: PROJECT_CACHE_BYTES,
     fetch: (digest) => fetchProjectBundle({ apiUrl: options.url, token: options.token, digest }),
+    owner: options.owner,
   });
   return {
     projects: { get: (digest) => cache.get(digest) },

@@ -80,11 +80,13 @@ export {
   runRequestSchema,
   snippetRequestSchema,
   toolRequestSchema,
+  cellRequestSchema,
   outputFiltersSchema,
   runKindKey,
   MAX_STDIN_BYTES,
 } from './engine/run-request.ts';
 export type {
+  CellRequest,
   OutputFilters,
   RunRequest,
   SnippetRequest,
@@ -128,6 +130,12 @@ export { UnsafeWorkspacePathError } from './sandbox/safe-fs.ts';
 export { runSelfTest, type SelfTestReport, type SelfTestCheck } from './sandbox/self-test.ts';
 export { assertSandboxSafe, cachedSelfTest, UnsafeSandboxError } from './sandbox/self-test-gate.ts';
 export { hostEnvFrom, type HostEnv } from './host-env.ts';
+export {
+  hostCapacity,
+  MAXIMUM_VARIABLES,
+  maximumsFromEnv,
+  type HostCapacity,
+} from './maximums-env.ts';
 export { ConfigError } from './config-error.ts';
 export { claimSandboxDir, SandboxDirInUseError } from './sandbox/sandbox-dir-claim.ts';
 export * from './validation/validation-errors.ts';
@@ -139,6 +147,39 @@ export {
   type Example,
 } from './tools/examples.ts';
 export { ToolRegistryError, type Tool } from './tools/tool-schema.ts';
+export type { ToolArguments, ToolOption, ToolValue } from './tools/tool-arguments.ts';
 export { ToolArgvError } from './tools/tool-argv.ts';
 export { ToolNotApplicableError } from './tools/tool-applies.ts';
 export { ProjectCopyError, ProjectTooLargeError } from './tools/copy-project.ts';
+export {
+  linkTargetRefusal,
+  MAX_LINK_TARGET_BYTES,
+  type LinkRefusal,
+  type LinkRefusalRule,
+} from './project/link-target.ts';
+export type { ProgramControl, ProgramSignal } from './sandbox/sandbox-run.ts';
+export {
+  createSessionKernels,
+  noticeMessage,
+  type CellWork,
+  type SessionKernels,
+  type SessionKernelsHooks,
+  type SessionKernelsOptions,
+  type SessionNotice,
+  type SessionSpec,
+} from './sessions/session-kernels.ts';
+export type { SessionKernel, CellOptions, CellOutcome } from './sessions/session-kernel.ts';
+export {
+  kernelSnapshotSchema,
+  lostVariableSchema,
+  variableViewSchema,
+  type KernelSnapshot,
+  type LostVariable,
+  type VariableView,
+} from './sessions/kernel-messages.ts';
+export {
+  SESSION_LANGUAGES,
+  isSessionLanguage,
+  type SessionLanguage,
+} from './sessions/session-languages.ts';
+export * from './sessions/session-errors.ts';

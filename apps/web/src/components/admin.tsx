@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { useEffect, useMemo, useState, useSyncExternalStore, type FormEvent } from 'react';
 import { CallbacksSection } from '@/components/admin-callbacks';
 import { ThroughputChart, WaitChart, type Bucket } from '@/components/admin-charts';
+import { SessionsSection } from '@/components/admin-sessions';
 import { WarmSandboxesSection } from '@/components/admin-warm';
 import { WorkersSection } from '@/components/admin-workers';
 import { describeState, formatBytes, formatDuration, runTitle } from '@/lib/format';
@@ -416,6 +417,7 @@ function Dashboard({ onSignOut }: { onSignOut: () => void }) {
         )}
       </section>
 
+      <SessionsSection enabled={initial.isSuccess} />
       <WorkersSection enabled={initial.isSuccess} />
       <WarmSandboxesSection enabled={initial.isSuccess} />
 

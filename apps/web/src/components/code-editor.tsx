@@ -3,8 +3,8 @@ import { javascript } from '@codemirror/lang-javascript';
 import { python } from '@codemirror/lang-python';
 import { HighlightStyle, StreamLanguage, syntaxHighlighting } from '@codemirror/language';
 import { shell } from '@codemirror/legacy-modes/mode/shell';
-import { Compartment, EditorState, type Extension } from '@codemirror/state';
-import { EditorView } from '@codemirror/view';
+import { Compartment, EditorState, Prec, type Extension } from '@codemirror/state';
+import { EditorView, keymap } from '@codemirror/view';
 import { tags } from '@lezer/highlight';
 import { basicSetup } from 'codemirror';
 import { useEffect, useRef } from 'react';
@@ -66,12 +66,18 @@ export function CodeEditor(props: {
   language: EditorLanguage;
   onChange: (value: string) => void;
   label: string;
+  /** Shift+Enter or Ctrl/Cmd+Enter runs the code (a notebook cell); without it they type. */
+  onRun?: () => void;
+  /** A smaller editor (a notebook's next cell). */
+  compact?: boolean;
 }) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   const languageSlot = useRef(new Compartment());
   const onChange = useRef(props.onChange);
   onChange.current = props.onChange;
+  const onRun = useRef(props.onRun);
+  onRun.current = props.onRun;
 
   useEffect(() => {
     if (!host.current) return;
@@ -80,6 +86,19 @@ export function CodeEditor(props: {
       state: EditorState.create({
         doc: props.value,
         extensions: [
+          // Above basicSetup's own Enter bindings; a key with no onRun is left to them.
+          Prec.highest(
+            keymap.of(
+              ['Shift-Enter', 'Mod-Enter'].map((key) => ({
+                key,
+                run: () => {
+                  if (!onRun.current) return false;
+                  onRun.current();
+                  return true;
+                },
+              })),
+            ),
+          ),
           basicSetup,
           baseTheme,
           syntaxHighlighting(highlight),
@@ -113,5 +132,5 @@ export function CodeEditor(props: {
     }
   }, [props.value]);
 
-  return <div className="editor" ref={host} />;
+  return <div className={props.compact ? 'editor compact' : 'editor'} ref={host} />;
 }

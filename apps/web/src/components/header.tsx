@@ -51,6 +51,7 @@ export function ConnectionIndicator() {
 
 const LINKS = [
   { href: '/', label: 'New run' },
+  { href: '/sessions', label: 'Sessions' },
   { href: '/runs', label: 'History' },
   { href: '/admin', label: 'Admin' },
 ];

@@ -93,6 +93,14 @@ export function History() {
                     <td>
                       <Link href={`/runs/${run.id}`}>{runTitle(run)}</Link>
                       <div className="muted small mono">{run.id.slice(0, 12)}</div>
+                      {run.sessionId && (
+                        <div className="small">
+                          in session{' '}
+                          <Link href={`/sessions/${run.sessionId}`} className="mono">
+                            {run.sessionId.slice(0, 8)}
+                          </Link>
+                        </div>
+                      )}
                     </td>
                     <td>
                       <span className={`badge tone-${words.tone}`}>{words.label}</span>
@@ -109,13 +117,25 @@ export function History() {
                         >
                           Open
                         </Link>
-                        <Link
-                          className="button"
-                          href={`/?again=${encodeURIComponent(run.id)}`}
-                          aria-label={`Run again: ${run.id}`}
-                        >
-                          Run again
-                        </Link>
+                        {/* A cell's code uses its session's variables: it runs again there,
+                            not as a snippet. */}
+                        {run.kind === 'cell' && run.sessionId ? (
+                          <Link
+                            className="button"
+                            href={`/sessions/${run.sessionId}`}
+                            aria-label={`Open the session of cell ${run.id}`}
+                          >
+                            Open session
+                          </Link>
+                        ) : (
+                          <Link
+                            className="button"
+                            href={`/?again=${encodeURIComponent(run.id)}`}
+                            aria-label={`Run again: ${run.id}`}
+                          >
+                            Run again
+                          </Link>
+                        )}
                       </div>
                     </td>
                   </tr>

@@ -9,13 +9,16 @@ import {
 } from '@/lib/limit-fields';
 
 function describe(field: LimitField, value: number): string {
-  return field.key === 'wallTimeMs' ? formatDuration(value) : formatBytes(value);
+  if (field.unit === 'seconds') return formatDuration(value);
+  if (field.unit === 'MiB') return formatBytes(value);
+  if (field.unit === 'cores') return `${value} ${value === 1 ? 'core' : 'cores'}`;
+  return String(value);
 }
 
 /**
- * The optional limits of a new run. Each field shows what applies when left empty and the range
- * this server allows (from `limits.get`); the browser refuses a value outside it before sending,
- * and the server checks again.
+ * The optional limits of a new run, every one `runs.create` takes. Each field shows what applies
+ * when left empty and the range this server allows (from `limits.get`, which an operator may have
+ * raised); the browser refuses a value outside it before sending, and the server checks again.
  */
 export function LimitFields(props: {
   inputs: LimitInputs;
@@ -41,7 +44,7 @@ export function LimitFields(props: {
               id={field.id}
               type="number"
               inputMode="decimal"
-              step="any"
+              step={field.fractional || field.scale > 1 ? 'any' : 1}
               {...(min !== undefined ? { min: toFormUnits(field, min) } : {})}
               {...(max !== undefined ? { max: toFormUnits(field, max) } : {})}
               placeholder={

@@ -3,6 +3,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import {
   useCallback,
   useEffect,
+  useId,
   useLayoutEffect,
   useMemo,
   useRef,
@@ -13,6 +14,8 @@ import { styleToCss } from '@/lib/ansi';
 import type { LogLine, LogStore } from '@/lib/log-store';
 
 const LINE_HEIGHT = 20;
+/** A compact log (a notebook cell's) grows with its lines up to this many, then scrolls. */
+const COMPACT_LINES = 14;
 
 function LineText({ line }: { line: LogLine }) {
   if (!line.segments) return <span className="log-text">{line.text}</span>;
@@ -36,8 +39,13 @@ export function LogView(props: {
   runId: string;
   live: boolean;
   emptyText: string;
+  /** The log's accessible name; several logs on one page (a notebook's cells) need their own. */
+  label?: string;
+  /** Sized to its lines (a few), without search or download: a notebook cell's output. */
+  compact?: boolean;
 }) {
-  const { store } = props;
+  const { store, compact = false } = props;
+  const searchId = useId();
   useSyncExternalStore(store.subscribe, store.getVersion, store.getVersion);
   const count = store.lines.length;
   const scrollRef = useRef<HTMLDivElement>(null);
@@ -138,70 +146,82 @@ export function LogView(props: {
   const items = virtualizer.getVirtualItems();
 
   return (
-    <section className="log" aria-label="Output">
-      <div className="log-toolbar" role="toolbar" aria-label="Log tools">
-        <label htmlFor="log-search" className="visually-hidden">
-          Search the log
-        </label>
-        <input
-          id="log-search"
-          type="search"
-          placeholder="Search…"
-          value={query}
-          onChange={(e) => setQuery(e.target.value)}
-          onKeyDown={(e) => {
-            if (e.key === 'Enter') {
-              e.preventDefault();
-              goTo(e.shiftKey ? -1 : 1);
-            }
-          }}
-        />
-        {query && (
+    <section className={compact ? 'log compact' : 'log'} aria-label={props.label ?? 'Output'}>
+      <div
+        className="log-toolbar"
+        role="toolbar"
+        aria-label={props.label ? `${props.label}: tools` : 'Log tools'}
+      >
+        {!compact && (
           <>
-            <span className="small muted" aria-live="polite">
-              {matches.length
-                ? `${Math.min(matchIndex, matches.length - 1) + 1} of ${matches.length}`
-                : 'no match'}
-            </span>
-            <button
-              type="button"
-              onClick={() => goTo(-1)}
-              disabled={!matches.length}
-              aria-label="Previous match"
-            >
-              ↑
-            </button>
-            <button
-              type="button"
-              onClick={() => goTo(1)}
-              disabled={!matches.length}
-              aria-label="Next match"
-            >
-              ↓
-            </button>
+            <label htmlFor={searchId} className="visually-hidden">
+              Search the log
+            </label>
+            <input
+              id={searchId}
+              type="search"
+              placeholder="Search…"
+              value={query}
+              onChange={(e) => setQuery(e.target.value)}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter') {
+                  e.preventDefault();
+                  goTo(e.shiftKey ? -1 : 1);
+                }
+              }}
+            />
+            {query && (
+              <>
+                <span className="small muted" aria-live="polite">
+                  {matches.length
+                    ? `${Math.min(matchIndex, matches.length - 1) + 1} of ${matches.length}`
+                    : 'no match'}
+                </span>
+                <button
+                  type="button"
+                  onClick={() => goTo(-1)}
+                  disabled={!matches.length}
+                  aria-label="Previous match"
+                >
+                  ↑
+                </button>
+                <button
+                  type="button"
+                  onClick={() => goTo(1)}
+                  disabled={!matches.length}
+                  aria-label="Next match"
+                >
+                  ↓
+                </button>
+              </>
+            )}
           </>
         )}
-        <button
-          type="button"
-          className="follow-toggle"
-          aria-pressed={follow}
-          onClick={() => {
-            const next = !follow;
-            setFollow(next);
-            if (next && scrollRef.current)
-              scrollRef.current.scrollTop = scrollRef.current.scrollHeight;
-          }}
-          title="Keep the newest line in view"
-        >
-          <span className={`follow-dot${follow ? ' on' : ''}`} aria-hidden="true" />
-          {follow ? 'Following' : 'Follow'}
-        </button>
+        {(!compact || props.live) && (
+          <button
+            type="button"
+            className="follow-toggle"
+            aria-pressed={follow}
+            onClick={() => {
+              const next = !follow;
+              setFollow(next);
+              if (next && scrollRef.current)
+                scrollRef.current.scrollTop = scrollRef.current.scrollHeight;
+            }}
+            title="Keep the newest line in view"
+          >
+            <span className={`follow-dot${follow ? ' on' : ''}`} aria-hidden="true" />
+            {follow ? 'Following' : 'Follow'}
+          </button>
+        )}
         <button type="button" onClick={() => void copy()} disabled={!count}>
           {copied ?? 'Copy'}
         </button>
-        <button type="button" onClick={download} disabled={!count}>
-          Download
-        </button>
+        {!compact && (
+          <button type="button" onClick={download} disabled={!count}>
+            Download
+          </button>
+        )}
         <span className="log-count" data-testid="line-count" aria-live="off">
           {count.toLocaleString('en')} {count === 1 ? 'line' : 'lines'}
         </span>
@@ -209,12 +229,17 @@ export function LogView(props: {
       <div
         ref={scrollRef}
         className="log-scroll"
+        style={
+          compact
+            ? { height: Math.min(Math.max(count, 1), COMPACT_LINES) * LINE_HEIGHT + 16 }
+            : undefined
+        }
         onScroll={onScroll}
         onWheel={onWheel}
         onKeyDown={onKeyDown}
         tabIndex={0}
         role="log"
-        aria-label="Run output"
+        aria-label={props.label ?? 'Run output'}
         aria-live="off"
         data-testid="log"
       >

@@ -1,10 +1,13 @@
 'use client';
 import { useMutation, useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { useEffect, useId, useRef, useState, type DragEvent, type FormEvent } from 'react';
 import { CodeEditor, type EditorLanguage } from '@/components/code-editor';
 import { CallbackField } from '@/components/callback-field';
 import { LimitFields } from '@/components/limit-fields';
+import { SnippetOptions } from '@/components/snippet-options';
+import { ToolArgumentsFields } from '@/components/tool-arguments';
 import { fieldError } from '@/lib/deliveries';
 import { formatBytes, formatDuration, runTitle } from '@/lib/format';
 import {
@@ -14,7 +17,21 @@ import {
   limitsFromInputs,
   type LimitInputs,
 } from '@/lib/limit-fields';
+import {
+  EMPTY_SNIPPET_OPTIONS,
+  optionsFromRun,
+  snippetAdditions,
+  type SnippetOptionInputs,
+} from '@/lib/snippet-options';
 import { LANGUAGE_NAMES, STARTER_CODE } from '@/lib/snippets';
+import {
+  argsFromInputs,
+  EMPTY_ARGUMENT_INPUTS,
+  envFromText,
+  inputsFromArgs,
+  textFromEnv,
+  type ArgumentInputs,
+} from '@/lib/tool-arguments';
 import { errorDetails, errorMessage, useTRPC } from '@/lib/trpc';
 import {
   filesFromDrop,
@@ -249,6 +266,23 @@ function UploadPanel(props: {
           Uploaded <strong>{props.project.name}</strong>: {props.project.fileCount}{' '}
           {props.project.fileCount === 1 ? 'file' : 'files'},{' '}
           {formatBytes(props.project.totalBytes)}.
+          {props.project.warnings && props.project.warnings.length > 0 && (
+            <div className="upload-warnings" data-testid="upload-warnings">
+              <strong>
+                {props.project.warnings.length === 1
+                  ? '1 entry was left out:'
+                  : `${props.project.warnings.length} entries were left out:`}
+              </strong>
+              <ul>
+                {props.project.warnings.map((warning, i) => (
+                  <li key={i}>
+                    <code>{warning.entry}</code>: {warning.detail}{' '}
+                    <span className="muted">(rule {warning.rule})</span>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          )}
           {props.project.files.length > 0 && (
             <details>
               <summary>Files</summary>
@@ -278,9 +312,16 @@ export function NewRun() {
   const [language, setLanguage] = useState<EditorLanguage>('python');
   const [code, setCode] = useState(STARTER_CODE.python);
   const [stdin, setStdin] = useState('');
+  const [snippetOptions, setSnippetOptions] = useState<SnippetOptionInputs>(EMPTY_SNIPPET_OPTIONS);
   const [toolId, setToolId] = useState<string>('');
   const [limitInputs, setLimitInputs] = useState<LimitInputs>(EMPTY_LIMIT_INPUTS);
   const [callbackUrl, setCallbackUrl] = useState('');
+  // A tool run's own arguments, kept per tool (switching tools back and forth loses nothing),
+  // its extra variables as NAME=value lines, and its stdin.
+  const [argInputs, setArgInputs] = useState<Record<string, ArgumentInputs>>({});
+  const [envText, setEnvText] = useState('');
+  const [toolStdin, setToolStdin] = useState('');
+  const [envProblem, setEnvProblem] = useState<string | null>(null);
 
   const examples = useQuery(trpc.examples.list.queryOptions());
   const tools = useQuery(trpc.tools.list.queryOptions());
@@ -311,8 +352,14 @@ export function NewRun() {
       setLanguage(run.language);
       setCode(run.code ?? '');
       setStdin(run.stdin ?? '');
+      setSnippetOptions(optionsFromRun(run));
+    } else if (run.kind === 'cell') {
+      // Not set up as a snippet: its code uses its session's variables (see againCell).
+      return;
     } else if (run.kind === 'tool') {
       if (run.toolId) setToolId(run.toolId);
+      setEnvText(textFromEnv(run.env));
+      setToolStdin(run.stdin ?? '');
       if (run.exampleId) {
         setSource('example');
         setExampleId(run.exampleId);
@@ -323,9 +370,19 @@ export function NewRun() {
     setLimitInputs(inputsFromLimits(run.limits));
   }, [again.data]);
   useEffect(() => {
+    const run = again.data;
+    const tool = tools.data?.find((candidate) => candidate.id === run?.toolId);
+    if (run?.kind !== 'tool' || !tool || !run.args) return;
+    const inputs = inputsFromArgs(tool.arguments, run.args);
+    setArgInputs((previous) => ({ ...previous, [tool.id]: inputs }));
+  }, [again.data, tools.data]);
+  useEffect(() => {
     if (againProject.data && againFiles.data)
       setProject({ ...againProject.data, files: againFiles.data });
   }, [againProject.data, againFiles.data]);
+  // A cell runs again in its session, where its variables are: the form offers that instead of
+  // a snippet that would fail without them.
+  const againCell = again.data?.kind === 'cell' ? again.data : null;
   const againProblem = !again.data
     ? again.isError
       ? `The run to repeat could not be loaded: ${errorMessage(again.error)}`
@@ -338,7 +395,10 @@ export function NewRun() {
 
   const example = examples.data?.find((e) => e.id === exampleId) ?? null;
   useEffect(() => {
-    if (!toolId && tools.data) setToolId(tools.data.find((t) => t.available)?.id ?? '');
+    // An update function: "run again" may have set the tool in the same commit, after this
+    // render's toolId was read; the first available tool only fills an empty choice.
+    const first = tools.data?.find((t) => t.available)?.id;
+    if (!toolId && first) setToolId((current) => current || first);
   }, [tools.data, toolId]);
 
   const selectedTool = tools.data?.find((t) => t.id === toolId);
@@ -354,6 +414,26 @@ export function NewRun() {
     if (!ready) return;
     const lim = limitsFromInputs(limitInputs);
     const callback = callbackUrl.trim() ? { callbackUrl: callbackUrl.trim() } : {};
+    const parsedEnv = source === 'snippet' ? { env: {} } : envFromText(envText);
+    if ('error' in parsedEnv) {
+      setEnvProblem(parsedEnv.error);
+      return;
+    }
+    const snippetParts = snippetAdditions(snippetOptions);
+    if (source === 'snippet' && 'error' in snippetParts) {
+      setEnvProblem(snippetParts.error);
+      return;
+    }
+    setEnvProblem(null);
+    const args = argsFromInputs(
+      selectedTool?.arguments,
+      argInputs[toolId] ?? EMPTY_ARGUMENT_INPUTS,
+    );
+    const additions = {
+      ...(args.length > 0 ? { args } : {}),
+      ...(Object.keys(parsedEnv.env).length > 0 ? { env: parsedEnv.env } : {}),
+      ...(toolStdin ? { stdin: toolStdin } : {}),
+    };
     const input =
       source === 'snippet'
         ? {
@@ -361,6 +441,7 @@ export function NewRun() {
             language,
             code,
             ...(stdin ? { stdin } : {}),
+            ...('additions' in snippetParts ? snippetParts.additions : {}),
             ...(lim ? { limits: lim } : {}),
             ...callback,
           }
@@ -368,6 +449,7 @@ export function NewRun() {
             kind: 'tool' as const,
             toolId,
             ...(source === 'example' ? { exampleId: exampleId! } : { projectId: project!.id }),
+            ...additions,
             ...(lim ? { limits: lim } : {}),
             ...callback,
           };
@@ -378,6 +460,14 @@ export function NewRun() {
   const details = errorDetails(createError);
   // A refused callback URL is told next to its field rather than in the form's alert.
   const callbackError = fieldError(createError, 'callbackUrl');
+  // So are refused arguments (`args.2`, or an entry the tool does not take) and variables.
+  const argsError =
+    details?.field !== undefined && /^(args\b|entry$)/.test(details.field)
+      ? (createError?.message ?? null)
+      : null;
+  const serverEnvError = fieldError(createError, 'env');
+  const envError = envProblem ?? serverEnvError;
+  const expectedError = fieldError(createError, 'expectedOutput');
 
   return (
     <form onSubmit={onSubmit} aria-label="New run">
@@ -391,7 +481,15 @@ export function NewRun() {
           What to run
         </h2>
         <Tabs value={source} onChange={setSource} ids={panelIds} />
-        {againProblem ? (
+        {againCell ? (
+          <div className="alert info" role="status" data-testid="run-again">
+            Run {againCell.id.slice(0, 8)} is a cell of a session: its code uses the variables the
+            cells before it left, so it runs again in its session, not as a snippet.{' '}
+            {againCell.sessionId && (
+              <Link href={`/sessions/${againCell.sessionId}`}>Open its session</Link>
+            )}
+          </div>
+        ) : againProblem ? (
           <div className="alert error" role="alert">
             {againProblem}
           </div>
@@ -503,6 +601,22 @@ export function NewRun() {
                 rows={3}
               />
             </div>
+            <SnippetOptions
+              inputs={snippetOptions}
+              onChange={(next) => {
+                setSnippetOptions(next);
+                setEnvProblem(null);
+                if (argsError || serverEnvError || expectedError) create.reset();
+              }}
+              argsError={source === 'snippet' ? argsError : null}
+              envError={source === 'snippet' ? envError : null}
+              expectedError={expectedError}
+            />
+            <p className="muted small">
+              Want the variables of one run in the next?{' '}
+              <Link href="/sessions">Start a session</Link>: a notebook whose cells share one
+              kernel.
+            </p>
           </div>
         </div>
       </section>
@@ -550,6 +664,28 @@ export function NewRun() {
             maximums={serverLimits.data?.maximums ?? null}
           />
         </div>
+        {source !== 'snippet' && selectedTool && (
+          <ToolArgumentsFields
+            key={selectedTool.id}
+            tool={selectedTool}
+            inputs={argInputs[selectedTool.id] ?? EMPTY_ARGUMENT_INPUTS}
+            onInputs={(inputs) => {
+              setArgInputs((previous) => ({ ...previous, [selectedTool.id]: inputs }));
+              if (argsError) create.reset();
+            }}
+            envText={envText}
+            onEnvText={(text) => {
+              setEnvText(text);
+              setEnvProblem(null);
+              if (envError) create.reset();
+            }}
+            stdin={toolStdin}
+            onStdin={setToolStdin}
+            files={source === 'upload' && project ? project.files.map((file) => file.path) : []}
+            argsError={argsError}
+            envError={envError}
+          />
+        )}
         <CallbackField
           value={callbackUrl}
           onChange={(next) => {
@@ -561,7 +697,7 @@ export function NewRun() {
         />
       </section>
 
-      {createError && !callbackError && (
+      {createError && !callbackError && !argsError && !serverEnvError && !expectedError && (
         <div className="alert error" role="alert">
           <strong>The run was refused.</strong> {createError.message}
           {details?.field && details.min !== undefined && details.max !== undefined && (

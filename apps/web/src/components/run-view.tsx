@@ -5,6 +5,8 @@ import Link from 'next/link';
 import { useEffect, useRef, useState } from 'react';
 import { LogView } from '@/components/log-view';
 import { CallbackPanel } from '@/components/run-callbacks';
+import { RunInput } from '@/components/run-input';
+import { RunVerdict } from '@/components/run-verdict';
 import {
   describeState,
   formatBytes,
@@ -103,6 +105,8 @@ export function RunView({ id }: { id: string }) {
   };
   const words = describeState(merged);
   const warnings = result?.warnings ?? view.warnings;
+  const verdict = result?.verdict ?? view.verdict;
+  const env = Object.entries(view.env ?? {});
   const value = result && 'value' in result ? result.value : view.value;
   const startedAt = result?.startedAt ?? view.startedAt;
   const finishedAt = result?.finishedAt ?? view.finishedAt;
@@ -136,6 +140,12 @@ export function RunView({ id }: { id: string }) {
           {view.id}
         </span>
       </div>
+      {view.kind === 'cell' && view.sessionId && (
+        <p className="muted" data-testid="cell-of-session">
+          A cell of a session: it ran with the variables the cells before it left.{' '}
+          <Link href={`/sessions/${view.sessionId}`}>Open its session</Link>
+        </p>
+      )}
       {cancel.error && (
         <div className="alert error" role="alert">
           Could not cancel: {errorMessage(cancel.error)}
@@ -173,6 +183,14 @@ export function RunView({ id }: { id: string }) {
 
       <div className="run-layout">
         <div>
+          {view.kind === 'cell' && view.code !== null && (
+            <section className="card" aria-labelledby="cell-code-title">
+              <h2 id="cell-code-title">Code</h2>
+              <pre className="cell-code">
+                <code>{view.code}</code>
+              </pre>
+            </section>
+          )}
           <LogView
             store={store}
             runId={id}
@@ -185,6 +203,8 @@ export function RunView({ id }: { id: string }) {
                   : 'Waiting for the first line…'
             }
           />
+          {view.interactive && <RunInput id={id} ended={ended} />}
+          {verdict && <RunVerdict verdict={verdict} />}
           {warnings.length > 0 && (
             <section
               className="card"
@@ -271,6 +291,42 @@ export function RunView({ id }: { id: string }) {
                   </div>
                 ) : null}
               </dd>
+              {view.args && view.args.length > 0 && (
+                <>
+                  <dt>Arguments</dt>
+                  <dd>
+                    <ol className="arg-list" data-testid="run-args">
+                      {view.args.map((arg, i) => (
+                        <li key={i}>
+                          <code>{arg}</code>
+                        </li>
+                      ))}
+                    </ol>
+                  </dd>
+                </>
+              )}
+              {env.length > 0 && (
+                <>
+                  <dt>Environment</dt>
+                  <dd>
+                    <ul className="arg-list" data-testid="run-env">
+                      {env.map(([name, value]) => (
+                        <li key={name}>
+                          <code>
+                            {name}={value}
+                          </code>
+                        </li>
+                      ))}
+                    </ul>
+                  </dd>
+                </>
+              )}
+              {view.interactive && (
+                <>
+                  <dt>Input</dt>
+                  <dd>interactive</dd>
+                </>
+              )}
               {view.limits?.wallTimeMs && (
                 <>
                   <dt>Time limit</dt>
@@ -316,9 +372,16 @@ export function RunView({ id }: { id: string }) {
             )}
           </section>
           <div className="row">
-            <Link className="button" href={`/?again=${encodeURIComponent(view.id)}`}>
-              Run again
-            </Link>
+            {/* A cell's code uses its session's variables: it runs again there. */}
+            {view.kind === 'cell' && view.sessionId ? (
+              <Link className="button" href={`/sessions/${view.sessionId}`}>
+                Open session
+              </Link>
+            ) : (
+              <Link className="button" href={`/?again=${encodeURIComponent(view.id)}`}>
+                Run again
+              </Link>
+            )}
             <Link className="button" href="/runs">
               All runs
             </Link>

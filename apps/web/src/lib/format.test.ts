@@ -336,6 +336,10 @@ describe('runTitle', () => {
     [{ kind: 'tool', language: null, toolId: 'cloc', exampleId: null }, 'cloc run'],
     [{ kind: 'tool', language: 'python', toolId: 'ruff' }, 'ruff run'],
     [{ kind: 'tool', language: null, toolId: null }, 'tool run'],
+    // A session's cell is code in a language, not a tool run.
+    [{ kind: 'cell', language: 'python', toolId: null }, 'Python cell'],
+    [{ kind: 'cell', language: 'typescript', toolId: null }, 'TypeScript cell'],
+    [{ kind: 'cell', language: null, toolId: null }, 'Code cell'],
   ])('titles %o as %s', (titled, title) => {
     expect(runTitle(titled)).toBe(title);
   });

@@ -140,7 +140,10 @@ export function formatTime(ms: number | null | undefined): string {
   });
 }
 
-/** "Python snippet", "pytest run", "python run on hello-python" (a tool on a bundled example). */
+/**
+ * "Python snippet", "Python cell" (a cell of a session), "pytest run", "python run on
+ * hello-python" (a tool on a bundled example).
+ */
 export function runTitle(
   run: Pick<RunView, 'kind' | 'language' | 'toolId'> & { exampleId?: string | null },
 ): string {
@@ -150,7 +153,15 @@ export function runTitle(
     typescript: 'TypeScript',
     bash: 'Bash',
   };
-  if (run.kind === 'snippet') return `${names[run.language ?? ''] ?? 'Code'} snippet`;
-  const tool = `${run.toolId ?? 'tool'} run`;
-  return run.exampleId ? `${tool} on ${run.exampleId}` : tool;
+  const language = names[run.language ?? ''] ?? 'Code';
+  switch (run.kind) {
+    case 'snippet':
+      return `${language} snippet`;
+    case 'cell':
+      return `${language} cell`;
+    case 'tool': {
+      const tool = `${run.toolId ?? 'tool'} run`;
+      return run.exampleId ? `${tool} on ${run.exampleId}` : tool;
+    }
+  }
 }

@@ -4,7 +4,15 @@
  * names it when refused; the form shows that range up front from `limits.get`.
  */
 
-export type LimitKey = 'wallTimeMs' | 'memoryBytes' | 'outputBytes';
+export type LimitKey =
+  | 'wallTimeMs'
+  | 'memoryBytes'
+  | 'maxProcesses'
+  | 'cpus'
+  | 'tmpBytes'
+  | 'workspaceBytes'
+  | 'openFiles'
+  | 'outputBytes';
 
 export interface LimitField {
   key: LimitKey;
@@ -14,18 +22,43 @@ export interface LimitField {
   unit: string;
   /** API units per form unit. */
   scale: number;
+  /** Whether the API takes a fraction (cores); every other limit is a whole number. */
+  fractional?: boolean;
 }
 
+const MiB = 2 ** 20;
+
+/** Every limit `runs.create` takes (`limits.get` gives each one's default and range). */
 export const LIMIT_FIELDS: readonly LimitField[] = [
   { key: 'wallTimeMs', id: 'wall', label: 'Wall time', unit: 'seconds', scale: 1000 },
-  { key: 'memoryBytes', id: 'memory', label: 'Memory', unit: 'MiB', scale: 2 ** 20 },
-  { key: 'outputBytes', id: 'output', label: 'Output', unit: 'MiB', scale: 2 ** 20 },
+  { key: 'memoryBytes', id: 'memory', label: 'Memory', unit: 'MiB', scale: MiB },
+  {
+    key: 'maxProcesses',
+    id: 'processes',
+    label: 'Processes and threads',
+    unit: 'count',
+    scale: 1,
+  },
+  { key: 'cpus', id: 'cpus', label: 'CPU', unit: 'cores', scale: 1, fractional: true },
+  { key: 'tmpBytes', id: 'tmp', label: '/tmp', unit: 'MiB', scale: MiB },
+  { key: 'workspaceBytes', id: 'workspace', label: 'Workspace', unit: 'MiB', scale: MiB },
+  { key: 'openFiles', id: 'open-files', label: 'Open files', unit: 'count', scale: 1 },
+  { key: 'outputBytes', id: 'output', label: 'Output', unit: 'MiB', scale: MiB },
 ];
 
 export type LimitInputs = Record<LimitKey, string>;
 export type LimitValues = Record<LimitKey, number>;
 
-export const EMPTY_LIMIT_INPUTS: LimitInputs = { wallTimeMs: '', memoryBytes: '', outputBytes: '' };
+export const EMPTY_LIMIT_INPUTS: LimitInputs = {
+  wallTimeMs: '',
+  memoryBytes: '',
+  maxProcesses: '',
+  cpus: '',
+  tmpBytes: '',
+  workspaceBytes: '',
+  openFiles: '',
+  outputBytes: '',
+};
 
 /** A value in API units as the form shows it: at most three decimals, no trailing zeros. */
 export function toFormUnits(field: LimitField, value: number): string {
@@ -40,7 +73,9 @@ export function limitsFromInputs(inputs: LimitInputs): Partial<LimitValues> | un
     if (!text) continue;
     const value = Number(text);
     if (!Number.isFinite(value) || value <= 0) continue;
-    out[field.key] = Math.round(value * field.scale);
+    out[field.key] = field.fractional
+      ? Math.round(value * field.scale * 1000) / 1000
+      : Math.round(value * field.scale);
   }
   return Object.keys(out).length ? out : undefined;
 }

@@ -7,6 +7,12 @@ export interface UploadedProject {
   fileCount: number;
   totalBytes: number;
   files: { path: string; size: number }[];
+  /**
+   * What the upload left out without refusing it (a link whose target leaves the project, a hard
+   * link to nothing uploaded), each named with its rule. Absent from a project loaded again for
+   * "run again" (`projects.get` does not keep them).
+   */
+  warnings?: { entry: string; rule: string; detail: string }[];
 }
 
 /** An upload refused by the server, with the structured details tRPC sends (data.runbox). */

@@ -30,7 +30,16 @@ import type {
   UnsafeWorkspacePathError,
   UnsupportedArchError,
   SandboxDirInUseError,
+  SessionBusyError,
+  SessionKernelEndedError,
+  SessionGoneError,
+  InvalidVariableError,
+  RunNotInteractiveError,
 } from '@runbox/executor';
+import type {
+  SessionLimitError,
+  SessionsUnavailableError,
+} from '../sessions/session-api-errors.ts';
 import type { RequestRefusedError } from '../http/request-guards.ts';
 import type { CallbackRefusedError } from '../callbacks/callback-errors.ts';
 
@@ -128,7 +137,15 @@ export type RunboxError =
   | NoWorkersError
   | RequestRefusedError
   // callbacks
-  | CallbackRefusedError;
+  | CallbackRefusedError
+  // sessions and interactive runs
+  | SessionBusyError
+  | SessionKernelEndedError
+  | SessionGoneError
+  | InvalidVariableError
+  | RunNotInteractiveError
+  | SessionLimitError
+  | SessionsUnavailableError;
 
 /** The `code` of every error runbox knows; `data.runbox.code` on the wire is one of them. */
 export type RunboxErrorCode = RunboxError['code'];

@@ -120,6 +120,12 @@ const SAMPLES: readonly Error[] = [
     403,
     'origin https://evil.example may not call this server',
   ),
+  // sessions and interactive runs
+  new executor.SessionBusyError('reading its variables'),
+  new executor.SessionKernelEndedError('it ran out of memory'),
+  new executor.SessionGoneError('s1'),
+  new executor.InvalidVariableError("'1x' is not a name a variable can have"),
+  new executor.RunNotInteractiveError('r1', 'was not created interactive'),
 ];
 
 /**

@@ -79,6 +79,14 @@ export const CODE_TO_TRPC = {
   REQUEST_REFUSED: 'FORBIDDEN',
   // a callback URL this server will not call (SSRF rule, no secret to sign with)
   CALLBACK_REFUSED: 'BAD_REQUEST',
+  // sessions and interactive runs
+  SESSION_BUSY: 'CONFLICT',
+  SESSION_KERNEL_ENDED: 'CONFLICT',
+  SESSION_GONE: 'PRECONDITION_FAILED',
+  INVALID_VARIABLE: 'BAD_REQUEST',
+  RUN_NOT_INTERACTIVE: 'PRECONDITION_FAILED',
+  SESSION_LIMIT: 'TOO_MANY_REQUESTS',
+  SESSIONS_UNAVAILABLE: 'PRECONDITION_FAILED',
 } as const satisfies Readonly<Record<RunboxErrorCode, TRPC_ERROR_CODE_KEY>>;
 
 /** Upload rules about size or count: 413 rather than 400. */

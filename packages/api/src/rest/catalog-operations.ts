@@ -6,7 +6,7 @@ import type { RestOperation } from './rest-operation.ts';
 const limitValues = {
   wallTimeMs: 30_000,
   memoryBytes: 536_870_912,
-  maxProcesses: 100,
+  maxProcesses: 256,
   cpus: 1,
   tmpBytes: 67_108_864,
   workspaceBytes: 67_108_864,
@@ -35,6 +35,33 @@ export const catalogOperations: readonly RestOperation[] = [
           reason: null,
           version: 'pytest 8.3.5',
           appliesTo: ['test_*.py', '*_test.py'],
+          takesEntry: false,
+          arguments: {
+            description: 'Options of pytest, then the test files or directories to run.',
+            options: [
+              {
+                name: '-k',
+                aliases: [],
+                value: { kind: 'text', name: 'EXPRESSION' },
+                repeatable: false,
+                description: 'Only tests whose names match the expression.',
+              },
+            ],
+            operands: {
+              value: { kind: 'path', name: 'PATH', accepts: 'any', testId: true },
+              max: 64,
+              description: 'Test files or directories of the project.',
+              default: [],
+            },
+          },
+          detectedEnv: [
+            {
+              name: 'PYTHONPATH',
+              value: '{workspace}/src',
+              when: ['/src/*/__init__.py', '/src/*/*.py', '/src/*.py'],
+              reason: 'the project has a src/ layout',
+            },
+          ],
           limits: { wallTimeMs: 60_000 },
         },
       ]),

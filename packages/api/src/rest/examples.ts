@@ -66,7 +66,7 @@ export const exampleRun: RunView = {
   limits: {
     wallTimeMs: 30_000,
     memoryBytes: 536_870_912,
-    maxProcesses: 100,
+    maxProcesses: 256,
     cpus: 1,
     tmpBytes: 67_108_864,
     workspaceBytes: 67_108_864,

@@ -32,6 +32,11 @@ const TAGS = [
     description: 'Create runs (one call with `wait=true`), follow them, read their output',
   },
   { name: 'projects', description: 'Uploaded projects that tool runs work on' },
+  {
+    name: 'sessions',
+    description:
+      'Kernels that keep their variables from cell to cell; each cell is a run (docs/sessions.md)',
+  },
   { name: 'catalog', description: 'What this server offers; no credentials needed' },
   { name: 'admin', description: 'With the admin token' },
   { name: 'reference', description: 'This document and its page' },

@@ -57,7 +57,8 @@ export const projectsOperations: readonly RestOperation[] = [
     summary: 'Upload a project: an archive, or files with their paths',
     description:
       'multipart/form-data with either one `archive` (zip, tar or tar.gz, told by its bytes) or several `files` and `paths` (a JSON array of their relative paths, in the same order), and an optional `name`. ' +
-      'A refused upload names the entry and the rule (`path-traversal`, `symlink`, `too-many-files`, ...). ' +
+      'A refused upload names the entry and the rule (`path-traversal`, `name-collision`, `too-many-files`, ...). ' +
+      'A symbolic link whose target stays inside the project is kept as a link (`links`); a hard link becomes a copy; a link that points outside, or an absolute one, is left out and listed in `warnings`, and the upload goes on. ' +
       `The answer counts the files and names the first ${UPLOAD_SAMPLE_FILES}; \`GET /projects/{id}/files\` lists them all.`,
     access: 'owner',
     procedure: 'projects.upload',
@@ -85,7 +86,19 @@ export const projectsOperations: readonly RestOperation[] = [
     responses: [
       jsonAnswer(
         uploadAnswerSchema,
-        { ...exampleProject, sampleFiles: [{ path: 'main.py', size: 18 }] },
+        {
+          ...exampleProject,
+          sampleFiles: [{ path: 'main.py', size: 18 }],
+          links: [{ path: 'CLAUDE.md', target: 'AGENTS.md' }],
+          warnings: [
+            {
+              entry: 'passwd',
+              rule: 'link-absolute',
+              detail:
+                "left out: it points at the absolute path /etc/passwd, which is not the project's",
+            },
+          ],
+        },
         201,
         'The project, stored',
       ),

@@ -9,6 +9,7 @@ import { projectsOperations } from './projects-operations.ts';
 import { RestRequestError } from './rest-errors.ts';
 import type { RestOperation } from './rest-operation.ts';
 import { runsOperations } from './runs-operations.ts';
+import { interactiveRunOperations, sessionsOperations } from './sessions-operations.ts';
 
 /** Every operation of /api/v1, in the order the document lists them. */
 
@@ -100,9 +101,11 @@ const referenceOperations: readonly RestOperation[] = [
 
 export const restOperations: readonly RestOperation[] = [
   ...runsOperations,
+  ...interactiveRunOperations,
   ...deliveriesOperations,
   ...projectsOperations,
   ...catalogOperations,
   ...adminOperations,
+  ...sessionsOperations,
   ...referenceOperations,
 ];

@@ -1,6 +1,55 @@
-import { ABSOLUTE_RANGES, DEFAULT_LIMITS, LIMIT_NAMES, type SandboxLimits } from '@runbox/executor';
+import {
+  ABSOLUTE_RANGES,
+  DEFAULT_LIMITS,
+  LIMIT_NAMES,
+  type SandboxLimits,
+  type Tool,
+} from '@runbox/executor';
 import { z } from 'zod';
 import { publicProcedure, router } from '../trpc.ts';
+
+/** One value a tool's argument takes (packages/executor/src/tools/tool-arguments.ts). */
+const toolValueViewSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('text'), name: z.string() }),
+  z.object({
+    kind: z.literal('path'),
+    name: z.string(),
+    accepts: z.enum(['file', 'directory', 'any']),
+    testId: z.boolean(),
+  }),
+  z.object({ kind: z.literal('glob'), name: z.string() }),
+  z.object({ kind: z.literal('integer'), name: z.string(), min: z.number(), max: z.number() }),
+  z.object({ kind: z.literal('choice'), oneOf: z.array(z.string()) }),
+  z.object({
+    kind: z.literal('pattern'),
+    name: z.string(),
+    pattern: z.string(),
+    example: z.string(),
+  }),
+]);
+
+/** What a run of the tool may put in `args`; absent for a tool that takes none. */
+const toolArgumentsViewSchema = z.object({
+  description: z.string(),
+  options: z.array(
+    z.object({
+      name: z.string(),
+      aliases: z.array(z.string()),
+      value: toolValueViewSchema.nullable(),
+      repeatable: z.boolean(),
+      description: z.string(),
+    }),
+  ),
+  operands: z
+    .object({
+      value: toolValueViewSchema,
+      max: z.number(),
+      description: z.string(),
+      /** What runs in their place when a run names none, e.g. `["."]`. */
+      default: z.array(z.string()),
+    })
+    .nullable(),
+});
 
 const toolViewSchema = z.object({
   id: z.string(),
@@ -10,8 +59,47 @@ const toolViewSchema = z.object({
   reason: z.string().nullable(),
   version: z.string().nullable(),
   appliesTo: z.array(z.string()),
+  /** Files without an extension count too when their shebang names one of these (ShellCheck). */
+  shebangs: z.array(z.string()).optional(),
+  /** Whether a run may name the file the tool starts from (`entry`). */
+  takesEntry: z.boolean().optional(),
+  arguments: toolArgumentsViewSchema.optional(),
+  /** Variables set for projects laid out as the tool expects, e.g. PYTHONPATH for src/. */
+  detectedEnv: z
+    .array(
+      z.object({
+        name: z.string(),
+        value: z.string(),
+        when: z.array(z.string()),
+        reason: z.string(),
+      }),
+    )
+    .optional(),
   limits: z.record(z.string(), z.number()),
 });
+
+function argumentsView(tool: Tool): z.infer<typeof toolArgumentsViewSchema> | undefined {
+  const declared = tool.arguments;
+  if (!declared) return undefined;
+  return {
+    description: declared.description,
+    options: declared.options.map((option) => ({
+      name: option.name,
+      aliases: [...option.aliases],
+      value: option.value ?? null,
+      repeatable: option.repeatable,
+      description: option.description,
+    })),
+    operands: declared.operands
+      ? {
+          value: declared.operands.value,
+          max: declared.operands.max,
+          description: declared.operands.description,
+          default: [...declared.operands.default],
+        }
+      : null,
+  };
+}
 
 export const toolsRouter = router({
   list: publicProcedure.output(z.array(toolViewSchema)).query(({ ctx }) =>
@@ -23,6 +111,12 @@ export const toolsRouter = router({
       reason: entry.reason ?? null,
       version: entry.version ?? null,
       appliesTo: [...entry.tool.appliesTo.anyOf],
+      ...(entry.tool.appliesTo.shebangs ? { shebangs: [...entry.tool.appliesTo.shebangs] } : {}),
+      takesEntry: entry.tool.entry !== undefined,
+      ...(entry.tool.arguments ? { arguments: argumentsView(entry.tool) } : {}),
+      ...(entry.tool.detectedEnv
+        ? { detectedEnv: entry.tool.detectedEnv.map((detected) => ({ ...detected })) }
+        : {}),
       limits: { ...entry.tool.limits },
     })),
   ),

@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { z } from 'zod';
 import { BadInputError, NotFoundError } from '../errors/api-errors.ts';
-import { storeUpload, type UploadSource } from '../uploads/index.ts';
+import { storeUpload, UPLOAD_WARNING_RULES, type UploadSource } from '../uploads/index.ts';
 import { ownerProcedure, router } from '../trpc.ts';
 
 const projectViewSchema = z.object({
@@ -15,6 +15,16 @@ const projectViewSchema = z.object({
   createdAt: z.number(),
 });
 const fileListSchema = z.array(z.object({ path: z.string(), size: z.number() }));
+/** Symbolic links the project keeps: relative, their targets inside it. */
+const linkListSchema = z.array(z.object({ path: z.string(), target: z.string() }));
+/** Entries the upload went on without: links that leave the project, unresolved hard links. */
+const uploadWarningsSchema = z.array(
+  z.object({
+    entry: z.string(),
+    rule: z.enum(UPLOAD_WARNING_RULES),
+    detail: z.string(),
+  }),
+);
 
 const MAX_LOOSE_FILES = 2_000;
 
@@ -87,7 +97,13 @@ async function listFiles(root: string): Promise<{ path: string; size: number }[]
 export const projectsRouter = router({
   upload: ownerProcedure
     .input(z.instanceof(FormData))
-    .output(projectViewSchema.extend({ files: fileListSchema }))
+    .output(
+      projectViewSchema.extend({
+        files: fileListSchema,
+        links: linkListSchema,
+        warnings: uploadWarningsSchema,
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
       const { source, name } = await sourceFrom(input);
       const id = randomUUID();
@@ -96,6 +112,8 @@ export const projectsRouter = router({
         projectsRoot: ctx.services.paths.projects,
         projectId: id,
         limits: { maxUploadBytes: ctx.services.config.uploadMaxBytes },
+        // The sandbox user's, so that tool runs see it through a layer, not a copy.
+        owner: ctx.services.host.runAs,
       });
       const project = ctx.services.store.insertProject({
         id,
@@ -106,7 +124,12 @@ export const projectsRouter = router({
         fileCount: stored.files.length,
         totalBytes: stored.totalBytes,
       });
-      return { ...projectViewSchema.parse(project), files: stored.files };
+      return {
+        ...projectViewSchema.parse(project),
+        files: stored.files,
+        links: stored.links,
+        warnings: stored.warnings,
+      };
     }),
 
   get: ownerProcedure

@@ -1,4 +1,4 @@
-import { RUN_STATES } from '@runbox/executor';
+import { MAX_STDIN_BYTES, RUN_STATES, RunNotInteractiveError } from '@runbox/executor';
 import { advanceStatus, type RunStatusView } from '../run-status.ts';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
@@ -23,10 +23,20 @@ import {
   createRunInputSchema,
   runViewSchema,
 } from '../schemas/run-views.ts';
+import type { Services } from '../services.ts';
 import { ownerProcedure, router } from '../trpc.ts';
 import { whenSocketDrains, withSubscriptionSlot } from './subscription-slot.ts';
 
 const runId = z.object({ id: z.string().min(1).max(64) });
+
+/** An interactive run as the engine holds it; one the engine no longer has has ended. */
+function liveRun(services: Services, id: string): void {
+  try {
+    services.executor.get(id);
+  } catch {
+    throw new RunNotInteractiveError(id, 'has ended');
+  }
+}
 
 export const runsRouter = router({
   create: ownerProcedure
@@ -112,6 +122,41 @@ export const runsRouter = router({
         // Not in the engine: it ended before this server started; nothing to cancel.
       }
       return toRunView(ctx.services, visibleRun(ctx.services, ctx.identity, input.id), false);
+    }),
+
+  /**
+   * Writes to the stdin of a run created with `interactive: true`, queued or running (what it
+   * has not read yet waits, up to 1 MiB).
+   */
+  sendInput: ownerProcedure
+    .input(z.object({ id: runId.shape.id, data: z.string().max(MAX_STDIN_BYTES) }).strict())
+    .output(z.object({ bytes: z.number() }))
+    .mutation(({ ctx, input }) => {
+      visibleRun(ctx.services, ctx.identity, input.id);
+      liveRun(ctx.services, input.id);
+      ctx.services.executor.sendInput(input.id, input.data);
+      return { bytes: Buffer.byteLength(input.data, 'utf8') };
+    }),
+
+  /** Closes an interactive run's stdin: the program reads end of file. */
+  closeInput: ownerProcedure
+    .input(runId)
+    .output(runViewSchema)
+    .mutation(({ ctx, input }) => {
+      visibleRun(ctx.services, ctx.identity, input.id);
+      liveRun(ctx.services, input.id);
+      ctx.services.executor.closeInput(input.id);
+      return toRunView(ctx.services, visibleRun(ctx.services, ctx.identity, input.id), false);
+    }),
+
+  /** SIGINT or SIGTERM to a running run's program; `delivered` false when none is running. */
+  signal: ownerProcedure
+    .input(z.object({ id: runId.shape.id, signal: z.enum(['SIGINT', 'SIGTERM']) }).strict())
+    .output(z.object({ delivered: z.boolean() }))
+    .mutation(async ({ ctx, input }) => {
+      visibleRun(ctx.services, ctx.identity, input.id);
+      liveRun(ctx.services, input.id);
+      return { delivered: await ctx.services.executor.signal(input.id, input.signal) };
     }),
 
   /** The run's callback deliveries: each attempt, the last status, the next try. */

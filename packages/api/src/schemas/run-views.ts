@@ -27,14 +27,22 @@ export const runWarningSchema = z.object({
 export const runViewSchema = z.object({
   id: z.string(),
   owner: z.string().optional(),
-  kind: z.enum(['snippet', 'tool']),
+  /** `cell`: a cell of a session (sessions.run), which names it in `sessionId`. */
+  kind: z.enum(['snippet', 'tool', 'cell']),
   language: z.enum(LANGUAGES).nullable(),
+  sessionId: z.string().optional(),
+  /** Created with `interactive: true`: its stdin stays open for runs.sendInput. */
+  interactive: z.boolean().optional(),
   toolId: z.string().nullable(),
   projectId: z.string().nullable(),
   exampleId: z.string().nullable(),
-  /** The snippet's code and stdin, for "run again"; null for tool runs. */
+  /** The snippet's code, for "run again"; null for tool runs. */
   code: z.string().nullable(),
+  /** The run's stdin (a snippet's or a tool run's), null when it had none. */
   stdin: z.string().nullable(),
+  /** The run's own arguments and extra variables, when it had them. */
+  args: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.string()).optional(),
   state: z.enum(RUN_STATES),
   queuedAt: z.number(),
   startedAt: z.number().nullable(),
@@ -123,6 +131,11 @@ export const snippetInputSchema = z
     env: snippetEnvSchema.optional(),
     /** What stdout should be: the run gets a verdict (passed, or the first differing line). */
     expectedOutput: expectedOutputSchema.optional(),
+    /**
+     * Keep stdin open after `stdin`: the client sends more while the program runs
+     * (runs.sendInput), closes it (runs.closeInput) and may signal it (runs.signal).
+     */
+    interactive: z.boolean().optional(),
     limits: limitsOverrideSchema.optional(),
     outputFilters: outputFiltersSchema.optional(),
     /** POSTed the run's summary, signed, when it ends (docs/callbacks.md). */
@@ -141,6 +154,14 @@ export const createRunInputSchema = z.discriminatedUnion('kind', [
       projectId: z.string().min(1).max(128).optional(),
       exampleId: z.string().min(1).max(64).optional(),
       entry: z.string().min(1).max(255).optional(),
+      /**
+       * Arguments as the tool's `arguments` declare them (`tools.list`): options, then paths,
+       * globs or a program's own arguments; checked against the tool and the project at create.
+       */
+      args: snippetArgsSchema.optional(),
+      /** Extra environment variables: the names a snippet may set. */
+      env: snippetEnvSchema.optional(),
+      stdin: z.string().max(1_048_576, 'stdin is limited to 1 MiB').optional(),
       limits: limitsOverrideSchema.optional(),
       outputFilters: outputFiltersSchema.optional(),
       callbackUrl: callbackUrlSchema.optional(),

@@ -3,6 +3,15 @@ export type { NewRun, RunKind, RunPatch, StoredRun } from './run-row.ts';
 export type { NewProject, ProjectSource, StoredProject } from './project-row.ts';
 export type { StoredArtifact } from './artifact-row.ts';
 export {
+  SESSION_STATES,
+  type NewSession,
+  type SessionFilter,
+  type SessionPatch,
+  type SessionState,
+  type SessionStore,
+  type StoredSession,
+} from './session-store.ts';
+export {
   MAX_PAGE_SIZE,
   type ListRunsOptions,
   type RunCursor,

@@ -150,4 +150,34 @@ CREATE TABLE callback_attempts (
     // The run's stdout judged against its expectedOutput (JSON; NULL when it was sent none).
     sql: `ALTER TABLE runs ADD COLUMN verdict TEXT CHECK (verdict IS NULL OR json_valid(verdict));`,
   },
+  {
+    version: 6,
+    name: 'sessions and their cells',
+    // A session (store/session-store.ts): its settings, state, last snapshot of variables (JSON)
+    // and how its kernel last started (notice). Its cells are runs naming it in session_id; the
+    // runs.kind CHECK predates cells, so a cell's row says `snippet` there and `cell` in its
+    // request (run-row.ts reads it back as a cell).
+    sql: `
+CREATE TABLE sessions (
+  id              TEXT PRIMARY KEY,
+  owner           TEXT NOT NULL,
+  language        TEXT NOT NULL,
+  limits          TEXT NOT NULL CHECK (json_valid(limits)),
+  idle_ttl_ms     INTEGER NOT NULL CHECK (idle_ttl_ms > 0),
+  max_lifetime_ms INTEGER NOT NULL CHECK (max_lifetime_ms > 0),
+  state           TEXT NOT NULL,
+  created_at      INTEGER NOT NULL,
+  last_active_at  INTEGER NOT NULL,
+  closed_at       INTEGER,
+  close_reason    TEXT,
+  snapshot        TEXT CHECK (snapshot IS NULL OR json_valid(snapshot)),
+  snapshot_at     INTEGER,
+  notice          TEXT CHECK (notice IS NULL OR json_valid(notice))
+) STRICT;
+CREATE INDEX sessions_by_owner ON sessions (owner, created_at, id);
+CREATE INDEX sessions_by_state ON sessions (state, last_active_at);
+ALTER TABLE runs ADD COLUMN session_id TEXT REFERENCES sessions (id) ON DELETE SET NULL;
+CREATE INDEX runs_by_session ON runs (session_id, queued_at, id) WHERE session_id IS NOT NULL;
+`,
+  },
 ];

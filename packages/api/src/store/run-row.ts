@@ -19,7 +19,8 @@ import { isPlainObject, readRow, type ReportCorruption, type Row } from './row-r
  * NewRun, RunPatch, StoredRun and RunResult.
  */
 
-export type RunKind = 'snippet' | 'tool';
+/** `cell`: a run of a session (its row names the session in session_id). */
+export type RunKind = 'snippet' | 'tool' | 'cell';
 
 /** What insertRun takes: the fields of the executor's RunRecord, plus who owns it. */
 export interface NewRun {
@@ -58,8 +59,10 @@ export interface StoredRun {
   id: string;
   owner: string;
   kind: RunKind;
-  /** The snippet's language; null for a tool run. */
+  /** The snippet's (or cell's) language; null for a tool run. */
   language: string | null;
+  /** The session a cell ran in; null for every other run. */
+  sessionId: string | null;
   /** The tool; null for a snippet. */
   toolId: string | null;
   projectId: string | null;
@@ -124,6 +127,7 @@ export const RUN_COLUMNS = [
   'last_seq',
   'example_id',
   'verdict',
+  'session_id',
 ] as const;
 export type RunColumn = (typeof RUN_COLUMNS)[number];
 export const RUN_SELECT_LIST = RUN_COLUMNS.join(', ');
@@ -142,8 +146,10 @@ export function insertRunParams(input: NewRun): Params {
   return {
     id: input.id,
     owner: input.owner,
-    kind: request.kind,
-    language: request.kind === 'snippet' ? request.language : null,
+    // The column's CHECK predates cells: a cell's row is told apart by its session_id.
+    kind: request.kind === 'cell' ? 'snippet' : request.kind,
+    language: request.kind === 'tool' ? null : request.language,
+    session_id: request.kind === 'cell' ? request.sessionId : null,
     tool_id: request.kind === 'tool' ? request.toolId : null,
     project_id: input.projectId ?? null,
     example_id: input.exampleId ?? null,
@@ -224,6 +230,12 @@ function isRunRequest(value: unknown): value is RunRequest {
     return typeof value.language === 'string' && typeof value.code === 'string';
   if (value.kind === 'tool')
     return typeof value.toolId === 'string' && typeof value.projectDir === 'string';
+  if (value.kind === 'cell')
+    return (
+      typeof value.sessionId === 'string' &&
+      typeof value.language === 'string' &&
+      typeof value.code === 'string'
+    );
   return false;
 }
 
@@ -255,15 +267,18 @@ export function storedRunFromRow(row: Row, report: ReportCorruption): StoredRun 
   const stdout = r.nullableInt('stdout_bytes');
   const stderr = r.nullableInt('stderr_bytes');
   const value = r.optionalJson('value');
+  const request = r.json('request', isRunRequest, null);
+  const sessionId = r.nullableText('session_id');
   const run: StoredRun = {
     id: r.text('id'),
     owner: r.text('owner'),
-    kind: r.oneOf('kind', ['snippet', 'tool'], 'snippet'),
+    kind: request?.kind === 'cell' ? 'cell' : r.oneOf('kind', ['snippet', 'tool'], 'snippet'),
     language: r.nullableText('language'),
+    sessionId,
     toolId: r.nullableText('tool_id'),
     projectId: r.nullableText('project_id'),
     exampleId: r.nullableText('example_id'),
-    request: r.json('request', isRunRequest, null),
+    request,
     limits: r.json('limits', isLimits, null),
     state: r.oneOf('state', RUN_STATES, 'error'),
     priority: r.int('priority'),

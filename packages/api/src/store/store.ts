@@ -13,6 +13,7 @@ import { migrate } from './migrate.ts';
 import { MIGRATIONS, type Migration } from './migrations.ts';
 import { openDatabase } from './open-database.ts';
 import { createOutbox, type Outbox } from './outbox.ts';
+import { createSessionStore, type SessionStore } from './session-store.ts';
 import {
   insertProjectParams,
   PROJECT_SELECT_LIST,
@@ -124,6 +125,9 @@ export interface Store {
   /** The callbacks' deliveries: enqueued with each end of a run that has a callback. */
   readonly outbox: Outbox;
 
+  /** Sessions, their snapshots and their cells (session-store.ts). */
+  readonly sessions: SessionStore;
+
   /** Call once at start-up, before the executor takes runs. See RecoveryOutcome. */
   recoverAfterCrash(options?: RecoverOptions): RecoveryOutcome;
 
@@ -194,9 +198,9 @@ function createStore(input: {
     ),
     insertRun: db.prepare(
       `INSERT INTO runs (id, owner, kind, language, tool_id, project_id, example_id, request,
-                         limits, state, priority, queued_at, started_at, warnings)
+                         limits, state, priority, queued_at, started_at, warnings, session_id)
        VALUES (:id, :owner, :kind, :language, :tool_id, :project_id, :example_id, :request,
-               :limits, :state, :priority, :queued_at, :started_at, :warnings)`,
+               :limits, :state, :priority, :queued_at, :started_at, :warnings, :session_id)`,
     ),
     getRun: db.prepare(`SELECT ${RUN_SELECT_LIST} FROM runs WHERE id = ?`),
     runState: db.prepare('SELECT state FROM runs WHERE id = ?'),
@@ -268,6 +272,7 @@ function createStore(input: {
     file: input.file,
     schemaVersion: input.schemaVersion,
     outbox,
+    sessions: createSessionStore({ db, statements, report }),
 
     insertProject(project) {
       open('insertProject');

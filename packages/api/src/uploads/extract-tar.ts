@@ -7,8 +7,10 @@ import type { UploadLimits } from './upload-limits.ts';
 import type { UploadTarget } from './upload-target.ts';
 
 /**
- * Extracts a tar or tar.gz upload with tar-stream, in one streaming pass. Only regular files and
- * directories are accepted. tar-stream folds pax headers (path, linkpath, size; global ones too)
+ * Extracts a tar or tar.gz upload with tar-stream, in one streaming pass. Regular files and
+ * directories are written; a symbolic link is kept as a link when its target stays inside the
+ * project and left out with a warning otherwise (upload-tally.ts); a hard link becomes a copy of
+ * the earlier file it names. Devices, FIFOs and anything else are refused. tar-stream folds pax headers (path, linkpath, size; global ones too)
  * and GNU long names into the entry that follows, so pax records never reach this code as
  * entries; the names they carry are checked like any other. A gzip stream is inflated with
  * backpressure and a byte counter, so a gzip bomb is stopped while inflating.
@@ -30,7 +32,7 @@ export function maxTarStreamBytes(limits: UploadLimits): number {
 }
 
 interface TarEntry extends AsyncIterable<unknown> {
-  header: { name: string; size: number; type: string | null };
+  header: { name: string; size: number; type: string | null; linkname?: string | null };
 }
 
 export async function extractTar(
@@ -94,10 +96,7 @@ class TarReadError extends Error {
 async function extractEntry(entry: TarEntry, target: UploadTarget): Promise<void> {
   const { name, size, type } = entry.header;
   const path = normalizeEntryPath(name, target.tally.limits);
-  const refuse = (
-    rule: 'symlink' | 'hardlink' | 'device' | 'fifo' | 'unsupported-entry',
-    detail: string,
-  ): never => {
+  const refuse = (rule: 'device' | 'fifo' | 'unsupported-entry', detail: string): never => {
     throw new UploadRejectedError({ rule, entry: name, detail });
   };
   switch (type) {
@@ -117,14 +116,20 @@ async function extractEntry(entry: TarEntry, target: UploadTarget): Promise<void
     case 'directory':
       target.tally.admitDirectory(name, path);
       if (path !== null) await target.writer.directory(path.path);
-      for await (const _chunk of binaryChunks(entry)) {
-        // A directory has no data; drain whatever the header claims.
-      }
+      await drain(entry);
       return;
-    case 'symlink':
-      return refuse('symlink', 'symbolic links are not allowed; upload the file itself');
-    case 'link':
-      return refuse('hardlink', 'hard links are not allowed; upload the file itself');
+    case 'symlink': {
+      const kept = target.tally.admitLink(name, path, entry.header.linkname ?? '');
+      if (kept !== null) await target.writer.symlink(kept.path, entry.header.linkname ?? '');
+      await drain(entry);
+      return;
+    }
+    case 'link': {
+      const copy = target.tally.admitHardLink(name, path, entry.header.linkname ?? '');
+      if (copy !== null) await target.writer.copy(copy.path.path, copy.from);
+      await drain(entry);
+      return;
+    }
     case 'character-device':
     case 'block-device':
       return refuse('device', 'device files are not allowed');
@@ -136,6 +141,13 @@ async function extractEntry(entry: TarEntry, target: UploadTarget): Promise<void
         `tar entry type ${type === null ? '(unknown type flag)' : type} is not supported; ` +
           'only regular files and directories are',
       );
+  }
+}
+
+/** A directory or a link has no data; whatever the header claims is read and dropped. */
+async function drain(entry: AsyncIterable<unknown>): Promise<void> {
+  for await (const _chunk of binaryChunks(entry)) {
+    // dropped
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { crc32, createInflateRaw, type InflateRaw } from 'node:zlib';
+import { MAX_LINK_TARGET_BYTES } from '@runbox/executor';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { normalizeEntryPath } from './entry-path.ts';
 import { corruptArchiveError, UploadRejectedError } from './upload-errors.ts';
@@ -10,7 +11,10 @@ import type { UploadTarget } from './upload-target.ts';
  * Extracts a zip upload with yauzl. Two passes: the central directory is read and every entry
  * is checked (names, types, encryption, method, declared sizes, ratios, collisions) before a
  * single byte is written; then each file is inflated with a counter that stops at the declared
- * size, so a header that lies about its size is caught after at most one byte too many.
+ * size, so a header that lies about its size is caught after at most one byte too many. A
+ * symbolic link (its target is its data, read in the first pass, at most MAX_LINK_TARGET_BYTES)
+ * is kept as a link when the target stays inside the project, and left out with a warning
+ * otherwise (upload-tally.ts). Zip has no hard links.
  */
 
 const S_IFMT = 0o170000;
@@ -28,6 +32,8 @@ interface Plan {
   /** Normalised paths of the directory entries, created even when empty. */
   directories: string[];
   files: PlannedFile[];
+  /** Links kept, made after the files. */
+  links: { path: string; target: string }[];
 }
 
 interface PlannedFile {
@@ -71,6 +77,7 @@ export async function extractZip(bytes: Buffer, target: UploadTarget): Promise<v
     }
     const plan = await planEntries(zipfile, bytes.length, target);
     for (const directory of plan.directories) await target.writer.directory(directory);
+    for (const link of plan.links) await target.writer.symlink(link.path, link.target);
     for (const file of plan.files) {
       let raw: Readable;
       try {
@@ -94,6 +101,7 @@ async function planEntries(
   const limits = tally.limits;
   const directories: string[] = [];
   const files: PlannedFile[] = [];
+  const links: Plan['links'] = [];
   let declaredTotal = 0;
   try {
     for await (const entry of zipfile.eachEntry()) {
@@ -104,6 +112,13 @@ async function planEntries(
         true,
       );
       const path = normalizeEntryPath(name, limits);
+      if (entryIsLink(entry)) {
+        const linkTarget = await readLinkTarget(zipfile, entry, name, tally);
+        const kept = linkTarget === null ? null : tally.admitLink(name, path, linkTarget);
+        if (kept !== null && linkTarget !== null)
+          links.push({ path: kept.path, target: linkTarget });
+        continue;
+      }
       if (entryIsDirectory(entry, name)) {
         tally.admitDirectory(name, path);
         if (path !== null) directories.push(path.path);
@@ -143,21 +158,74 @@ async function planEntries(
     }
     throw corruptArchiveError(null, error);
   }
-  return { directories, files };
+  return { directories, files, links };
 }
 
-/** Refuses an entry whose mode says link, device, FIFO or socket; tells a directory apart. */
+function entryIsLink(entry: Entry): boolean {
+  return ((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK;
+}
+
+/**
+ * A link entry's target: its data, decoded as UTF-8. Null, with the link left out and a warning,
+ * when it is longer than a target may be or not UTF-8; a damaged entry refuses the upload, as a
+ * file's would.
+ */
+async function readLinkTarget(
+  zipfile: ZipFile,
+  entry: Entry,
+  name: string,
+  tally: UploadTarget['tally'],
+): Promise<string | null> {
+  if (entry.isEncrypted()) {
+    throw new UploadRejectedError({
+      rule: 'encrypted',
+      entry: name,
+      detail: 'encrypted entries cannot be extracted; upload the archive without a password',
+    });
+  }
+  if (entry.uncompressedSize > MAX_LINK_TARGET_BYTES) {
+    tally.leaveOut(
+      name,
+      'link-invalid',
+      `its target is longer than ${MAX_LINK_TARGET_BYTES} bytes`,
+    );
+    return null;
+  }
+  if (entry.compressionMethod !== METHOD_STORED && entry.compressionMethod !== METHOD_DEFLATED) {
+    throw new UploadRejectedError({
+      rule: 'unsupported-compression',
+      entry: name,
+      detail: `method ${entry.compressionMethod}; only stored (0) and deflate (8) are supported`,
+    });
+  }
+  let raw: Readable;
+  try {
+    raw = await zipfile.openReadStreamPromise(entry, { decodeFileData: false });
+  } catch (error) {
+    throw corruptArchiveError(name, error);
+  }
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of verifiedContent(raw, {
+    entry,
+    name,
+    path: name,
+    size: entry.uncompressedSize,
+  }))
+    chunks.push(chunk);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    tally.leaveOut(name, 'link-invalid', 'its target is not valid UTF-8');
+    return null;
+  }
+}
+
+/** Refuses an entry whose mode says device, FIFO or socket; tells a directory apart. */
 function entryIsDirectory(entry: Entry, name: string): boolean {
   // Unix modes live in the high 16 bits of the external attributes. Checked whatever the
-  // "made by" host says, since nothing but a link should ever carry the link type.
+  // "made by" host says.
   const type = (entry.externalFileAttributes >>> 16) & S_IFMT;
   switch (type) {
-    case S_IFLNK:
-      throw new UploadRejectedError({
-        rule: 'symlink',
-        entry: name,
-        detail: 'symbolic links are not allowed; upload the file itself',
-      });
     case S_IFCHR:
     case S_IFBLK:
       throw new UploadRejectedError({

@@ -25,4 +25,9 @@ export {
 } from './upload-errors.ts';
 export { detectArchiveFormat, type ArchiveFormat } from './detect-format.ts';
 export type { LooseFile } from './write-loose-files.ts';
-export type { StoredFile } from './upload-tally.ts';
+export type { StoredFile, StoredLink } from './upload-tally.ts';
+export {
+  UPLOAD_WARNING_RULES,
+  type UploadWarning,
+  type UploadWarningRule,
+} from './upload-warnings.ts';

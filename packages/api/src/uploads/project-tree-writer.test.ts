@@ -1,4 +1,13 @@
-import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProjectTreeWriter } from './project-tree-writer.ts';
@@ -62,6 +71,28 @@ describe('ProjectTreeWriter', () => {
       rule: 'name-collision',
     });
     expect(await readFile(join(root, 'x.txt'), 'utf8')).toBe('old');
+  });
+
+  it('makes a link without following anything, never over something already there', async () => {
+    const writer = new ProjectTreeWriter(root);
+    await writer.symlink('docs/readme', '../README.md');
+    expect(await readlink(join(root, 'docs/readme'))).toBe('../README.md');
+    await symlink(outside, join(root, 'planted'));
+    await expect(writer.symlink('planted', 'x')).rejects.toMatchObject({
+      rule: 'name-collision',
+    });
+    expect(await readlink(join(root, 'planted'))).toBe(outside);
+  });
+
+  it('copies a file it wrote into a new one (a hard link of the upload), not through a link', async () => {
+    const writer = new ProjectTreeWriter(root);
+    await writer.file('a.txt', Buffer.from('bytes'));
+    expect(await writer.copy('b/c.txt', 'a.txt')).toBe(5);
+    expect(await readFile(join(root, 'b/c.txt'), 'utf8')).toBe('bytes');
+    expect((await lstat(join(root, 'b/c.txt'))).nlink).toBe(1);
+    await writeFile(join(outside, 'secret'), 'SECRET');
+    await symlink(join(outside, 'secret'), join(root, 'link'));
+    await expect(writer.copy('d.txt', 'link')).rejects.toMatchObject({ code: 'ELOOP' });
   });
 
   it('passes an error from the content stream through and closes the file', async () => {

@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdtemp, rename, rm } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   describeUnsupportedFormat,
@@ -10,7 +10,8 @@ import { extractZip } from './extract-zip.ts';
 import { DIRECTORY_MODE, ProjectTreeWriter } from './project-tree-writer.ts';
 import { InvalidProjectIdError, ProjectExistsError, UploadRejectedError } from './upload-errors.ts';
 import { resolveUploadLimits, type UploadLimits } from './upload-limits.ts';
-import { UploadTally, type StoredFile } from './upload-tally.ts';
+import { UploadTally, type StoredFile, type StoredLink } from './upload-tally.ts';
+import type { UploadWarning } from './upload-warnings.ts';
 import type { UploadTarget } from './upload-target.ts';
 import { writeLooseFiles, type LooseFile } from './write-loose-files.ts';
 
@@ -32,6 +33,12 @@ export interface StoreUploadOptions {
   projectId: string;
   /** Overrides of DEFAULT_UPLOAD_LIMITS. */
   limits?: Partial<UploadLimits>;
+  /**
+   * Host user and group given every entry and the project directory: the sandbox user, so that
+   * tool runs see the project through a layer instead of a copy (the executor's
+   * project-layer.ts). Null or absent: the server's own.
+   */
+  owner?: { uid: number; gid: number } | null | undefined;
 }
 
 export interface StoredUpload {
@@ -39,8 +46,12 @@ export interface StoredUpload {
   dir: string;
   /** What the upload was. */
   format: ArchiveFormat | 'files';
-  /** Every file written, sorted by path. */
+  /** Every file written, sorted by path (a hard link of the upload is one, as a copy). */
   files: StoredFile[];
+  /** Symbolic links kept as links (their targets stay inside the project), sorted by path. */
+  links: StoredLink[];
+  /** Entries left out, the upload going on without them: links leaving the project and such. */
+  warnings: UploadWarning[];
   totalBytes: number;
 }
 
@@ -62,11 +73,13 @@ export async function storeUpload(options: StoreUploadOptions): Promise<StoredUp
   const temp = await mkdtemp(join(projectsRoot, `${TEMP_DIR_PREFIX}${projectId}-`));
   try {
     const tally = new UploadTally(limits);
-    await extract({ tally, writer: new ProjectTreeWriter(temp) });
+    const owner = options.owner ?? null;
+    await extract({ tally, writer: new ProjectTreeWriter(temp, owner) });
     if (tally.files.length === 0) {
       throw new UploadRejectedError({ rule: 'empty', detail: 'the upload contains no files' });
     }
     await chmod(temp, DIRECTORY_MODE);
+    if (owner) await chown(temp, owner.uid, owner.gid);
     await assertAbsent(dir, projectId);
     try {
       // A project directory is never empty, so if another upload of the same id won the race,
@@ -78,8 +91,16 @@ export async function storeUpload(options: StoreUploadOptions): Promise<StoredUp
       }
       throw error;
     }
-    const files = [...tally.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    return { dir, format, files, totalBytes: tally.totalBytes };
+    const byPath = (a: { path: string }, b: { path: string }): number =>
+      a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+    return {
+      dir,
+      format,
+      files: [...tally.files].sort(byPath),
+      links: [...tally.links].sort(byPath),
+      warnings: [...tally.warnings],
+      totalBytes: tally.totalBytes,
+    };
   } catch (error) {
     // The refusal is the answer; a failure to clean up must not hide it. What cannot be removed
     // here is left under a TEMP_DIR_PREFIX name for removeStaleUploadDirs.

@@ -1,12 +1,16 @@
+import { linkTargetRefusal } from '@runbox/executor';
 import { EntryCollisionChecker } from './entry-collisions.ts';
-import type { EntryPath } from './entry-path.ts';
+import { normalizeEntryPath, type EntryPath } from './entry-path.ts';
 import { UploadRejectedError } from './upload-errors.ts';
 import type { UploadLimits } from './upload-limits.ts';
+import { uploadWarning, type UploadWarning, type UploadWarningRule } from './upload-warnings.ts';
 
 /**
  * Admits the entries of one upload, one at a time, against the count and size limits and the
- * collision rules, and keeps the list of files. Sizes given here are what the entry declares;
- * each extractor makes sure the bytes really written match them.
+ * collision rules, and keeps the list of files, of the links kept and of what was left out.
+ * Sizes given here are what the entry declares; each extractor makes sure the bytes really
+ * written match them. A link counts as a file against the count limit and takes its name like
+ * one, so nothing of the upload is ever written below a link.
  */
 
 export interface StoredFile {
@@ -15,10 +19,20 @@ export interface StoredFile {
   size: number;
 }
 
+/** A symbolic link the project keeps: relative, its target inside the project. */
+export interface StoredLink {
+  path: string;
+  target: string;
+}
+
 export class UploadTally {
   readonly limits: UploadLimits;
   readonly #collisions = new EntryCollisionChecker();
   readonly #files: StoredFile[] = [];
+  /** Sizes of the files by normalised path, for hard links to them. */
+  readonly #sizes = new Map<string, number>();
+  readonly #links: StoredLink[] = [];
+  readonly #warnings: UploadWarning[] = [];
   #totalBytes = 0;
 
   constructor(limits: UploadLimits) {
@@ -31,6 +45,15 @@ export class UploadTally {
 
   get totalBytes(): number {
     return this.#totalBytes;
+  }
+
+  get links(): readonly StoredLink[] {
+    return this.#links;
+  }
+
+  /** Entries left out, in the upload's order. */
+  get warnings(): readonly UploadWarning[] {
+    return this.#warnings;
   }
 
   get directoryCount(): number {
@@ -62,16 +85,8 @@ export class UploadTally {
     }
     this.#collisions.addFile(entry, path);
     this.#checkDirectoryCount(entry);
-    const { maxFiles, maxFileBytes, maxTotalBytes } = this.limits;
-    if (this.#files.length + 1 > maxFiles) {
-      throw new UploadRejectedError({
-        rule: 'too-many-files',
-        entry,
-        detail: `more than ${maxFiles} files`,
-        limit: maxFiles,
-        actual: this.#files.length + 1,
-      });
-    }
+    this.#checkFileCount(entry);
+    const { maxFileBytes, maxTotalBytes } = this.limits;
     if (size > maxFileBytes) {
       throw new UploadRejectedError({
         rule: 'file-too-large',
@@ -92,7 +107,87 @@ export class UploadTally {
     }
     this.#totalBytes += size;
     this.#files.push({ path: path.path, size });
+    this.#sizes.set(path.path, size);
     return path;
+  }
+
+  /**
+   * A symbolic link entry. Kept (its path returned, to be written as a link) when its target
+   * stays inside the project (link-target.ts in the executor); otherwise left out with a warning
+   * and null returned. Its own name is checked like any entry's before this.
+   */
+  admitLink(entry: string, path: EntryPath | null, target: string): EntryPath | null {
+    const named = this.#named(entry, path, 'a link');
+    const refusal = linkTargetRefusal(named.path, target);
+    if (refusal) {
+      this.#warnings.push(uploadWarning(entry, refusal.rule, refusal.message));
+      return null;
+    }
+    this.#collisions.addFile(entry, named);
+    this.#checkDirectoryCount(entry);
+    this.#checkFileCount(entry);
+    this.#links.push({ path: named.path, target });
+    return named;
+  }
+
+  /**
+   * A hard link entry, which becomes a copy of the earlier file it names: admitted as a file of
+   * that file's size, returned with the path to copy from. One that names no earlier regular
+   * file of this upload is left out with a warning (null).
+   */
+  admitHardLink(
+    entry: string,
+    path: EntryPath | null,
+    linkName: string,
+  ): { path: EntryPath; from: string } | null {
+    let from: EntryPath | null = null;
+    try {
+      from = normalizeEntryPath(linkName, this.limits);
+    } catch {
+      // A name no entry could have: it names nothing of the upload.
+    }
+    const size = from === null ? undefined : this.#sizes.get(from.path);
+    if (from === null || size === undefined) {
+      this.#warnings.push(
+        uploadWarning(
+          entry,
+          'hardlink-unresolved',
+          `it is a hard link to ${linkName}, which is no file before it in the upload`,
+        ),
+      );
+      return null;
+    }
+    return { path: this.admitFile(entry, path, size), from: from.path };
+  }
+
+  /** An entry the upload goes on without: listed as a warning. */
+  leaveOut(entry: string, rule: UploadWarningRule, why: string): void {
+    this.#warnings.push(uploadWarning(entry, rule, why));
+  }
+
+  #named(entry: string, path: EntryPath | null, what: string): EntryPath {
+    if (path === null || path.trailingSlash) {
+      throw new UploadRejectedError({
+        rule: 'invalid-component',
+        entry,
+        detail: `${what} cannot be named like a directory or the project root`,
+      });
+    }
+    return path;
+  }
+
+  #checkFileCount(entry: string): void {
+    const { maxFiles } = this.limits;
+    const count = this.#files.length + this.#links.length;
+    if (count + 1 > maxFiles) {
+      throw new UploadRejectedError({
+        rule: 'too-many-files',
+        entry,
+        detail: `more than ${maxFiles} files`,
+        limit: maxFiles,
+        actual: count + 1,
+      });
+    }
   }
 
   #checkDirectoryCount(entry: string): void {

@@ -22,6 +22,7 @@ export {
   packTree,
   unpackTree,
   type BundleRule,
+  type UnpackOptions,
   type UnpackedTree,
 } from './tree-bundle.ts';
 export {

@@ -1,5 +1,15 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -61,6 +71,33 @@ describe('the project cache', () => {
     expect(fetched).toEqual([digest]);
     expect(cache.sizeBytes()).toBe(100);
     expect(await readdir(cacheDir)).toEqual([digest]);
+  });
+
+  it("keeps a project's links as links, and gives every entry to the owner named", async () => {
+    const dir = join(base, 'projects', 'linked');
+    await mkdir(join(dir, 'docs'), { recursive: true });
+    await writeFile(join(dir, 'AGENTS.md'), 'agents\n');
+    await symlink('AGENTS.md', join(dir, 'CLAUDE.md'));
+    await symlink('../AGENTS.md', join(dir, 'docs', 'up'));
+    const digest = await digestTree(dir, LIMITS);
+    trees.set(digest, dir);
+    const owner = process.getuid?.() === 0 ? { uid: 64_556, gid: 64_557 } : null;
+    const cache = createProjectCache({
+      dir: cacheDir,
+      maxBytes: 1_000_000,
+      fetch: fetchTree,
+      limits: LIMITS,
+      owner,
+    });
+    const held = await cache.get(digest);
+    expect(await readlink(join(held.dir, 'CLAUDE.md'))).toBe('AGENTS.md');
+    expect(await readlink(join(held.dir, 'docs', 'up'))).toBe('../AGENTS.md');
+    if (owner)
+      for (const path of ['', 'AGENTS.md', 'CLAUDE.md', 'docs', 'docs/up']) {
+        const stats = await lstat(join(held.dir, path));
+        expect([stats.uid, stats.gid], path).toEqual([owner.uid, owner.gid]);
+      }
+    held.release();
   });
 
   it('shares one fetch among concurrent gets of one digest', async () => {

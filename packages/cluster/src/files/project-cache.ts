@@ -33,6 +33,11 @@ export interface ProjectCacheOptions {
   fetch: (digest: string) => Promise<Readable>;
   /** What one bundle may hold. Default DEFAULT_TREE_LIMITS. */
   limits?: TreeLimits | undefined;
+  /**
+   * Host user and group every tree is given: the sandbox user, so that runs see a project
+   * through a layer instead of a copy (the executor's project-layer.ts). Default the process's.
+   */
+  owner?: { uid: number; gid: number } | null | undefined;
 }
 
 export interface HeldProject {
@@ -141,7 +146,8 @@ export function createProjectCache(options: ProjectCacheOptions): ProjectCache {
     try {
       const bundle = await fetch(digest);
       try {
-        await unpackTree(bundle, incoming, limits);
+        // A project keeps its links (those that stay inside it), as it was uploaded.
+        await unpackTree(bundle, incoming, limits, { links: true, owner: options.owner });
       } finally {
         // A refused bundle is not read to its end: let the connection go now.
         bundle.destroy();

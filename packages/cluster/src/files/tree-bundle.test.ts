@@ -2,10 +2,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import {
   chmod,
   cp,
+  lstat,
   mkdir,
   mkdtemp,
   readdir,
   readFile,
+  readlink,
   rm,
   stat,
   symlink,
@@ -105,9 +107,59 @@ describe('packTree and unpackTree', () => {
     expect(one.equals(two)).toBe(true);
   });
 
-  it('fails the stream on a link in the tree, without following it', async () => {
+  it('fails the stream on a link that leaves the tree, without following it', async () => {
     await symlink('/etc/passwd', join(tree, 'src', 'passwd'));
     await expect(buffer(packTree(tree))).rejects.toBeInstanceOf(UnsupportedEntryError);
+  });
+
+  it('carries a link that stays inside as a link, when the unpack takes links', async () => {
+    await symlink('../README.md', join(tree, 'src', 'readme'));
+    await symlink('src', join(tree, 'code'));
+    const out = join(base, 'out');
+    const unpacked = await unpackTree(packTree(tree), out, LIMITS, { links: true });
+    expect(unpacked.entries).toBe(11);
+    expect(await readlink(join(out, 'src', 'readme'))).toBe('../README.md');
+    expect(await readlink(join(out, 'code'))).toBe('src');
+    expect(await digestTree(out, LIMITS)).toBe(await digestTree(tree, LIMITS));
+    // Without `links` (a run's kept files), a link is refused as before.
+    const refused = await unpackTree(packTree(tree), join(base, 'out2'), LIMITS).catch(
+      (caught: unknown) => caught,
+    );
+    expect(refused).toMatchObject({ rule: 'symlink' });
+    expect(existsSync(join(base, 'out2'))).toBe(false);
+  });
+
+  it.runIf(process.getuid?.() === 0)('gives the owner named every entry it writes', async () => {
+    await symlink('README.md', join(tree, 'readme'));
+    const out = join(base, 'out');
+    const owner = { uid: 64_555, gid: 64_556 };
+    await unpackTree(packTree(tree), out, LIMITS, { links: true, owner });
+    for (const path of ['', 'src', 'src/deep/data.bin', 'run.sh', 'readme']) {
+      const stats = await lstat(join(out, path));
+      expect([stats.uid, stats.gid], path).toEqual([owner.uid, owner.gid]);
+    }
+  });
+
+  it.each([
+    ['an absolute target', [{ name: 'l', type: 'symlink', linkname: '/etc/passwd' }]],
+    ['a target above the tree', [{ name: 'l', type: 'symlink', linkname: '../x' }]],
+    [
+      'an entry below a link',
+      [
+        { name: 'real', type: 'directory' },
+        { name: 'l', type: 'symlink', linkname: 'real' },
+        { name: 'l/x', data: 'x' },
+      ],
+    ],
+  ] as const)('refuses, even taking links, %s', async (_what, entries) => {
+    const bytes = await tarOf([{ name: 'first.txt', data: 'ok' }, ...entries]);
+    const target = join(base, 'out');
+    const error = await unpackTree(Readable.from([bytes]), target, LIMITS, { links: true }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(BundleRejectedError);
+    expect(existsSync(target)).toBe(false);
+    expect(existsSync(join(base, 'x'))).toBe(false);
   });
 
   it('fails the stream past a limit', async () => {

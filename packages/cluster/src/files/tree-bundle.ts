@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
-import { chmod, mkdir, open, rm } from 'node:fs/promises';
+import { chmod, chown, lchown, mkdir, open, rm, symlink } from 'node:fs/promises';
+import { linkTargetRefusal } from '@runbox/executor';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -24,14 +25,18 @@ import {
 /**
  * A tree (see tree-digest.ts) as a tar stream, and back. The tar holds the tree's entries in the
  * digest's order, with fixed owners, times and modes, so the same tree always gives the same
- * bytes. Unpacking writes only into a directory it creates itself, and takes nothing a tree may
- * not hold: a refused bundle leaves nothing behind.
+ * bytes; a link is a symlink entry with its target. Unpacking writes only into a directory it
+ * creates itself, and takes nothing a tree may not hold: a refused bundle leaves nothing behind.
+ * Links are taken only when the caller asks (a project's bundle; a run's kept files hold none),
+ * and only those whose target stays inside the tree; nothing is ever written below one (an entry
+ * under a link has no directory before it in the bundle).
  */
 
 /** Modes written: only the executable bit of a file survives the trip. */
 export const DIRECTORY_MODE = 0o755;
 export const FILE_MODE = 0o644;
 export const EXECUTABLE_FILE_MODE = 0o755;
+const LINK_MODE = 0o777;
 /** The root an unpack creates is private to this process's user until the caller moves it. */
 export const TARGET_MODE = 0o700;
 
@@ -136,6 +141,14 @@ async function fillPack(pack: Pack, root: string, entries: TreeEntry[]): Promise
       await addEntry(pack, { name: entry.path, type: 'directory', mode: DIRECTORY_MODE }, null);
       continue;
     }
+    if (entry.kind === 'symlink') {
+      await addEntry(
+        pack,
+        { name: entry.path, type: 'symlink', mode: LINK_MODE, linkname: entry.target ?? '' },
+        null,
+      );
+      continue;
+    }
     const file = await openTreeFile(root, entry.path);
     try {
       const mode = file.executable ? EXECUTABLE_FILE_MODE : FILE_MODE;
@@ -182,7 +195,7 @@ async function addEntry(
 }
 
 /** What packTree writes of an entry; the rest of the header is fixed. */
-type TreeHeader = Pick<Header, 'name' | 'type' | 'mode'> & { size?: number };
+type TreeHeader = Pick<Header, 'name' | 'type' | 'mode'> & { size?: number; linkname?: string };
 
 /** tar-stream's streams are streamx streams; this is all drained() needs of one. */
 interface Drainable {
@@ -213,16 +226,27 @@ export interface UnpackedTree {
   bytes: number;
 }
 
+export interface UnpackOptions {
+  /** Take links whose target stays inside the tree (a project's). @default false: refused */
+  links?: boolean | undefined;
+  /**
+   * Host user and group given the target and every entry (the sandbox user, for a worker's
+   * projects: runs then see them through a layer, not a copy). @default the process's own
+   */
+  owner?: { uid: number; gid: number } | null | undefined;
+}
+
 /**
  * Unpacks a bundle into `targetDir`, which it creates (mode 0700; its parent must exist). Only
- * directories and regular files are taken, each after its parent directory, each once, with
- * plain relative paths; past a limit it stops with TreeLimitError. On any failure, whatever was
- * written is removed (the target too) before the error is thrown.
+ * directories and regular files are taken (and links, with `links`), each after its parent
+ * directory, each once, with plain relative paths; past a limit it stops with TreeLimitError. On
+ * any failure, whatever was written is removed (the target too) before the error is thrown.
  */
 export async function unpackTree(
   source: AsyncIterable<Uint8Array>,
   targetDir: string,
   limits: TreeLimits,
+  options: UnpackOptions = {},
 ): Promise<UnpackedTree> {
   const resolved = resolveTreeLimits(limits);
   try {
@@ -235,7 +259,8 @@ export async function unpackTree(
   }
   try {
     await chmod(targetDir, TARGET_MODE);
-    return await extractInto(source, targetDir, resolved);
+    if (options.owner) await chown(targetDir, options.owner.uid, options.owner.gid);
+    return await extractInto(source, targetDir, resolved, options);
   } catch (error) {
     try {
       await rm(targetDir, { recursive: true, force: true });
@@ -265,11 +290,14 @@ async function extractInto(
   source: AsyncIterable<Uint8Array>,
   targetDir: string,
   limits: Required<TreeLimits>,
+  options: UnpackOptions,
 ): Promise<UnpackedTree> {
   const extract = createExtract();
   const state: ExtractState = {
     targetDir,
     limits,
+    links: options.links ?? false,
+    owner: options.owner ?? null,
     directories: new Set(['']),
     seen: new Set(),
     entries: 0,
@@ -356,6 +384,8 @@ async function feed(
 interface ExtractState {
   targetDir: string;
   limits: Required<TreeLimits>;
+  links: boolean;
+  owner: { uid: number; gid: number } | null;
   /** Directories written so far, by relative path ('' is the target). */
   directories: Set<string>;
   seen: Set<string>;
@@ -374,7 +404,8 @@ async function writeEntry(entry: TarEntry, state: ExtractState): Promise<void> {
     case 'directory':
       break;
     case 'symlink':
-      return refuse('symlink', 'a tree holds no symbolic links');
+      if (!state.links) return refuse('symlink', 'this bundle may hold no symbolic links');
+      break;
     case 'link':
       return refuse('hardlink', 'a tree holds no hard links');
     case 'character-device':
@@ -410,10 +441,26 @@ async function writeEntry(entry: TarEntry, state: ExtractState): Promise<void> {
     });
   }
   const hostPath = join(state.targetDir, ...path.split('/'));
+  const { owner } = state;
+
+  if (type === 'symlink') {
+    const target = entry.header.linkname ?? '';
+    const refusal = linkTargetRefusal(path, target);
+    if (refusal) refuse('symlink', `a link may not leave the tree: ${refusal.message}`);
+    // symlink(2) never follows anything, and fails on a name already there. Not a directory of
+    // the bundle: an entry below it has no parent and is refused.
+    await symlink(target, hostPath);
+    if (owner) await lchown(hostPath, owner.uid, owner.gid);
+    for await (const _chunk of dataChunks(entry)) {
+      // A link has no data; drain whatever the header claims.
+    }
+    return;
+  }
 
   if (isDirectory) {
     await mkdir(hostPath, { mode: DIRECTORY_MODE });
     await chmod(hostPath, DIRECTORY_MODE);
+    if (owner) await chown(hostPath, owner.uid, owner.gid);
     state.directories.add(path);
     for await (const _chunk of dataChunks(entry)) {
       // A directory has no data; drain whatever the header claims.
@@ -441,6 +488,7 @@ async function writeEntry(entry: TarEntry, state: ExtractState): Promise<void> {
   let written = 0;
   try {
     await handle.chmod(mode);
+    if (owner) await handle.chown(owner.uid, owner.gid);
   } catch (error) {
     await handle.close();
     throw error;

@@ -98,11 +98,53 @@ describe('the tree digest', () => {
     expect(await digestTree(one, LIMITS)).not.toBe(await digestTree(two, LIMITS));
   });
 
-  it('refuses a symbolic link anywhere, naming its path, and never follows it', async () => {
+  it('refuses a symbolic link that leaves the tree, naming its path, and never follows it', async () => {
     await symlink('/etc', join(tree, 'src', 'lib', 'etc'));
     const error = await digestTree(tree, LIMITS).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UnsupportedEntryError);
-    expect(error).toMatchObject({ path: 'src/lib/etc', kind: 'a symbolic link' });
+    expect(error).toMatchObject({ path: 'src/lib/etc' });
+    expect((error as Error).message).toContain('a symbolic link that leaves the tree');
+    await rm(join(tree, 'src', 'lib', 'etc'));
+    await symlink('../../../outside', join(tree, 'src', 'lib', 'up'));
+    await expect(digestTree(tree, LIMITS)).rejects.toMatchObject({ path: 'src/lib/up' });
+  });
+
+  it('covers a link that stays inside by its target, never by what it leads to', async () => {
+    await symlink('../README.md', join(tree, 'src', 'readme'));
+    const entries = await listTree(tree, LIMITS);
+    expect(entries.find((entry) => entry.path === 'src/readme')).toEqual({
+      path: 'src/readme',
+      kind: 'symlink',
+      executable: false,
+      size: 0,
+      target: '../README.md',
+    });
+    const expected = createHash('sha256')
+      .update('runbox-tree-v1\n')
+      .update(`f - ${sha('# hi\n')} README.md\0`)
+      .update('d empty\0')
+      .update(`f x ${sha('#!/bin/sh\necho hi\n')} run.sh\0`)
+      .update('d src\0')
+      .update('d src/lib\0')
+      .update(`f - ${sha('export const x = 1;\n')} src/lib/util.js\0`)
+      .update(`f - ${sha('console.log(1)\n')} src/main.js\0`)
+      .update(`l ${sha('../README.md')} src/readme\0`)
+      .digest('hex');
+    const withLink = await digestTree(tree, LIMITS);
+    expect(withLink).toBe(`sha256-${expected}`);
+    // Another target is another tree; what the link leads to is not part of it.
+    await rm(join(tree, 'src', 'readme'));
+    await symlink('main.js', join(tree, 'src', 'readme'));
+    expect(await digestTree(tree, LIMITS)).not.toBe(withLink);
+    await rm(join(tree, 'src', 'readme'));
+    await symlink('../README.md', join(tree, 'src', 'readme'));
+    await writeFile(join(tree, 'README.md'), '# changed\n');
+    const changedFile = await digestTree(tree, LIMITS);
+    await rm(join(tree, 'src', 'readme'));
+    await writeFile(join(tree, 'README.md'), '# hi\n');
+    await symlink('../README.md', join(tree, 'src', 'readme'));
+    expect(await digestTree(tree, LIMITS)).toBe(withLink);
+    expect(changedFile).not.toBe(withLink);
   });
 
   it('refuses a FIFO and a root that is a link', async () => {

@@ -1,16 +1,19 @@
 import { createHash } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { lstat, open, readdir, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readdir, readlink, type FileHandle } from 'node:fs/promises';
+import { linkTargetRefusal } from '@runbox/executor';
 
 /**
  * The identity of a directory tree, and the one walk of it that the digest and the bundle share.
  *
- * A tree is its entries below the root: relative paths with "/", each a directory or a regular
- * file (with its executable bit and its bytes). Nothing else is part of a tree: a link, a device,
- * a FIFO or a socket makes it an error, since a copy could not reproduce it and following it
- * could leave the tree. Each directory is held open and its entries are reached as
- * `/proc/self/fd/<dir>/<name>` with O_NOFOLLOW (Node has no openat), so a name swapped for a link
- * during the walk fails instead of being followed.
+ * A tree is its entries below the root: relative paths with "/", each a directory, a regular
+ * file (with its executable bit and its bytes) or a symbolic link whose target stays inside the
+ * tree (the executor's link-target.ts: relative, `..` only leading and never above the root),
+ * kept as a link with its target, never followed. Nothing else is part of a tree: a link that
+ * leaves it, a device, a FIFO or a socket makes it an error, since a copy could not reproduce it
+ * and following it could leave the tree. Each directory is held open and its entries are reached
+ * as `/proc/self/fd/<dir>/<name>` with O_NOFOLLOW (Node has no openat), so a name swapped for a
+ * link during the walk fails instead of being followed.
  */
 
 const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
@@ -41,16 +44,18 @@ export const DEFAULT_TREE_LIMITS: Readonly<Required<TreeLimits>> = Object.freeze
   maxDepth: 64,
 });
 
-export type TreeEntryKind = 'file' | 'directory';
+export type TreeEntryKind = 'file' | 'directory' | 'symlink';
 
 export interface TreeEntry {
   /** Relative to the root, "/" between names; never empty, never "." or "..". */
   path: string;
   kind: TreeEntryKind;
-  /** Any execute bit set (files only; false for directories). */
+  /** Any execute bit set (files only; false for directories and links). */
   executable: boolean;
-  /** Bytes (files only; 0 for directories). */
+  /** Bytes (files only; 0 for directories and links). */
   size: number;
+  /** A link's target, as readlink tells it (links only). */
+  target?: string | undefined;
 }
 
 export interface TreeSummary {
@@ -62,7 +67,10 @@ export interface TreeSummary {
   bytes: number;
 }
 
-/** An entry a tree may not hold: a link, a device, a FIFO, a socket, or a name that is not UTF-8. */
+/**
+ * An entry a tree may not hold: a link that leaves it, a device, a FIFO, a socket, or a name that
+ * is not UTF-8.
+ */
 export class UnsupportedEntryError extends Error {
   readonly code = 'UNSUPPORTED_TREE_ENTRY';
   readonly path: string;
@@ -213,6 +221,9 @@ export async function listTree(root: string, limits: TreeLimits): Promise<TreeEn
         }
         const executable = (stats.mode & 0o111) !== 0;
         entries.push({ path, kind: 'file', executable, size: stats.size });
+      } else if (stats.isSymbolicLink()) {
+        const target = await linkTarget(below(dir, raw), path);
+        entries.push({ path, kind: 'symlink', executable: false, size: 0, target });
       } else if (stats.isDirectory()) {
         entries.push({ path, kind: 'directory', executable: false, size: 0 });
         const child = await open(below(dir, raw), DIRECTORY_FLAGS);
@@ -238,6 +249,25 @@ export async function listTree(root: string, limits: TreeLimits): Promise<TreeEn
   const keyed = entries.map((entry) => ({ entry, key: Buffer.from(entry.path) }));
   keyed.sort((a, b) => Buffer.compare(a.key, b.key));
   return keyed.map((item) => item.entry);
+}
+
+/** A link's target, read (never followed); one that leaves the tree is an unsupported entry. */
+async function linkTarget(at: Buffer, path: string): Promise<string> {
+  let target: string;
+  try {
+    target = UTF8.decode(await readlink(at, { encoding: 'buffer' }));
+  } catch (error) {
+    if (error instanceof TypeError)
+      throw new UnsupportedEntryError(path, 'a symbolic link whose target is not valid UTF-8');
+    throw error;
+  }
+  const refusal = linkTargetRefusal(path, target);
+  if (refusal)
+    throw new UnsupportedEntryError(
+      path,
+      `a symbolic link that leaves the tree (${refusal.message})`,
+    );
+  return target;
 }
 
 export interface OpenedTreeFile {
@@ -325,8 +355,9 @@ export async function* readTreeFile(
 
 /**
  * The digest of the tree at `root` (see listTree), with its size. What it covers, in path order:
- * each entry's kind, path and, for a file, its executable bit and the SHA-256 of its bytes. Not
- * covered: owners, times, other mode bits, the root's own name or mode.
+ * each entry's kind, path and, for a file, its executable bit and the SHA-256 of its bytes, for a
+ * link the SHA-256 of its target. Not covered: owners, times, other mode bits, the root's own
+ * name or mode. (A tree without links has the digest it had before links were kept.)
  */
 export async function summarizeTree(root: string, limits: TreeLimits): Promise<TreeSummary> {
   const entries = await listTree(root, limits);
@@ -337,6 +368,14 @@ export async function summarizeTree(root: string, limits: TreeLimits): Promise<T
     // produce the same sequence of records.
     if (entry.kind === 'directory') {
       tree.update(`d `).update(entry.path).update('\0');
+      continue;
+    }
+    if (entry.kind === 'symlink') {
+      const target = createHash('sha256').update(entry.target ?? '');
+      tree
+        .update(`l ${target.digest('hex')} `)
+        .update(entry.path)
+        .update('\0');
       continue;
     }
     const file = await openTreeFile(root, entry.path);

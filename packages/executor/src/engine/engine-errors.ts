@@ -70,3 +70,14 @@ export class EventsUnavailableError extends Error {
     this.oldestKept = oldestKept;
   }
 }
+
+/** Input sent to a run that does not take it now (not interactive, input closed, ended, full). */
+export class RunNotInteractiveError extends Error {
+  readonly code = 'RUN_NOT_INTERACTIVE';
+  readonly runId: string;
+  constructor(runId: string, problem: string) {
+    super(`run ${JSON.stringify(runId)} ${problem}`);
+    this.name = 'RunNotInteractiveError';
+    this.runId = runId;
+  }
+}

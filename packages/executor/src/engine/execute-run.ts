@@ -4,6 +4,9 @@ import type { SandboxSource } from '../run-path/sandbox-source.ts';
 import { snippetCommand } from '../run-path/snippet-command.ts';
 import type { EndState } from '../run-state.ts';
 import type { SandboxHost } from '../sandbox/sandbox-host.ts';
+import type { ProgramControl } from '../sandbox/sandbox-run.ts';
+import { SessionGoneError } from '../sessions/session-errors.ts';
+import type { Readable } from 'node:stream';
 import { ENGINE_DEFAULTS } from './engine-defaults.ts';
 import { InvalidRunRequestError } from './engine-errors.ts';
 import type { ExecutorConfig, RunRecord } from './executor-types.ts';
@@ -24,6 +27,10 @@ export interface ExecuteRunContext {
    * writes to Redis lag): a promise that settles when it may go on, or null.
    */
   outputGate?: () => Promise<void> | null;
+  /** An interactive run's stdin (its `stdin` already written into it), kept open by the engine. */
+  stdin?: Readable | undefined;
+  /** The started program, for a signal from the client. */
+  onProgram?: ((program: ProgramControl) => void) | undefined;
 }
 
 /** The result of a run that never started its program. */
@@ -60,6 +67,17 @@ function warmSourceFor(config: ExecutorConfig, request: RunRequest): SandboxSour
   return config.warm?.sourceFor(request.language);
 }
 
+/** A cell's source: its session's kernel. `warn` takes what the cell is to be told. */
+function cellSourceFor(
+  config: ExecutorConfig,
+  request: Extract<RunRequest, { kind: 'cell' }>,
+  warn: (warning: RunWarning) => void,
+): SandboxSource {
+  const sessions = config.sessions;
+  if (!sessions) return { claim: () => Promise.reject(new SessionGoneError(request.sessionId)) };
+  return sessions.cellSource({ sessionId: request.sessionId, code: request.code }, warn);
+}
+
 function verdictJudgeFor(request: RunRequest): VerdictJudge | null {
   return request.kind === 'snippet' && request.expectedOutput !== undefined
     ? new VerdictJudge(request.expectedOutput)
@@ -73,6 +91,8 @@ function prepareRequest(
 ): (workspaceDir: string) => Promise<PreparedCommand> {
   const request: RunRequest = record.request;
   const { host, config } = context;
+  // A cell's code goes to its kernel as a request: nothing to put in the workspace.
+  if (request.kind === 'cell') return () => Promise.resolve({ argv: ['session-cell'], env: {} });
   if (request.kind === 'snippet') {
     return snippetCommand({
       language: request.language,
@@ -95,7 +115,10 @@ function prepareRequest(
       workspaceDir,
       workspaceBytes: record.limits.workspaceBytes,
       entry: request.entry,
+      args: request.args,
+      env: request.env,
       owner: host.runAs,
+      layers: host.projectLayers.available,
     });
 }
 
@@ -129,17 +152,24 @@ export async function executeRun(
     emit,
   });
   const prepare = prepareRequest(context, record);
+  const request = record.request;
+  const sessionWarnings: RunWarning[] = [];
   let before: WorkspaceSnapshot | null = null;
   const outcome = await runInSandbox<InspectedWorkspace>(context.host, {
     runId: record.id,
     limits: record.limits,
-    source: warmSourceFor(config, record.request),
+    source:
+      request.kind === 'cell'
+        ? cellSourceFor(config, request, (warning) => sessionWarnings.push(warning))
+        : warmSourceFor(config, request),
     prepare: async (workspaceDir) => {
       const command = await prepare(workspaceDir);
-      before = await inspector.snapshot(workspaceDir);
+      // A layered project's files are the project's, listed already; the run's are what differs.
+      before = command.layer ? command.layer.contents : await inspector.snapshot(workspaceDir);
       return command;
     },
-    stdin: record.request.kind === 'snippet' ? record.request.stdin : undefined,
+    stdin: context.stdin ?? (request.kind === 'cell' ? undefined : request.stdin),
+    onProgram: context.onProgram,
     onOutput: (stream, chunk) => pipeline.push(stream, chunk),
     outputGate: context.outputGate,
     onUsage: (usage) => {
@@ -159,9 +189,13 @@ export async function executeRun(
   const interrupt = (state: EndState): EndState =>
     state === 'cancelled' && control.interrupted() ? 'interrupted' : state;
   const { report } = outcome;
-  if (!report) return notStartedResult(record, interrupt(outcome.state), outcome.failure);
+  if (!report)
+    return {
+      ...notStartedResult(record, interrupt(outcome.state), outcome.failure),
+      warnings: [...record.warnings, ...sessionWarnings],
+    };
 
-  const warnings: RunWarning[] = [...record.warnings];
+  const warnings: RunWarning[] = [...record.warnings, ...sessionWarnings];
   const delivered = Math.min(record.limits.outputBytes, report.stdoutBytes + report.stderrBytes);
   if (report.outputLimitExceeded && !pipeline.lineLimitHit()) {
     emit({

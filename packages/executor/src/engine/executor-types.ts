@@ -2,6 +2,9 @@ import type { SandboxLimits } from '../sandbox/limits.ts';
 import type { SandboxHost } from '../sandbox/sandbox-host.ts';
 import type { RunPhase } from '../run-path/run-in-sandbox.ts';
 import type { WarmSandboxes } from '../run-path/warm-sandboxes.ts';
+import type { ProgramControl, ProgramSignal } from '../sandbox/sandbox-run.ts';
+import type { SessionKernels } from '../sessions/session-kernels.ts';
+import type { Readable } from 'node:stream';
 import type { RunQueue } from './run-queue.ts';
 import type { RunState } from '../run-state.ts';
 import type { ValidationPolicy } from '../validation/validate-code.ts';
@@ -54,6 +57,10 @@ export interface DriverRunContext {
   /** The run was already running when this process started (SubmitOptions.resume): follow it. */
   resumed: boolean;
   onInternalError(error: unknown, phase: RunPhase): void;
+  /** An interactive run's stdin, open while the client sends more (Executor.sendInput). */
+  stdin?: Readable | undefined;
+  /** The started program, for Executor.signal. */
+  onProgram?: ((program: ProgramControl) => void) | undefined;
 }
 
 /**
@@ -124,6 +131,8 @@ export interface ExecutorConfig {
   artifactsRoot?: string | null;
   /** Sandboxes started ahead for snippet runs; null or absent: every run starts cold. */
   warm?: WarmSandboxes | null;
+  /** The kernels of sessions, where cells run; null or absent: cells end `failed`. */
+  sessions?: SessionKernels | null;
   hooks?: ExecutorHooks;
 }
 
@@ -148,6 +157,11 @@ export interface SubmitOptions {
    * after `lastSeq`.
    */
   resume?: { startedAt: number };
+  /**
+   * The run joins the queue only once this settles (a session's cell after the cell before it):
+   * until then it is `queued` but waits outside the queue, with no place in line.
+   */
+  after?: Promise<unknown>;
 }
 
 export interface QueueEntry {
@@ -196,6 +210,19 @@ export interface Executor {
    */
   submitChecked(checked: CheckedRun, options?: SubmitOptions): RunRecord;
   cancel(runId: string): RunRecord;
+  /**
+   * Writes to an interactive run's stdin (queued or running). Throws RunNotInteractiveError for a
+   * run that is not interactive, whose input is closed, that has ended, or that has not read what
+   * it was sent before (MAX_STDIN_BYTES waiting).
+   */
+  sendInput(runId: string, data: string): void;
+  /** Closes an interactive run's stdin (the program reads end of file); idempotent. */
+  closeInput(runId: string): void;
+  /**
+   * Sends SIGINT or SIGTERM to a running run's program. False when it has no program running
+   * (it has not started, or has ended).
+   */
+  signal(runId: string, name: ProgramSignal): Promise<boolean>;
   get(runId: string): RunRecord;
   /** The run's events after `afterSeq` (default 0: all), then live ones, until its `end` event. */
   events(

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import { isEndState, type RunState, assertTransition } from '../run-state.ts';
 import { resolveLimits, type LimitsOverride } from '../sandbox/limits.ts';
 import { validateSnippet } from '../validation/validate-snippet.ts';
@@ -8,6 +9,7 @@ import {
   InvalidRunRequestError,
   QueueFullError,
   RunNotFoundError,
+  RunNotInteractiveError,
   ShuttingDownError,
 } from './engine-errors.ts';
 import { notStartedResult } from './execute-run.ts';
@@ -25,7 +27,8 @@ import type { BatchLimits } from './event-batch.ts';
 import { createPositionAnnouncer } from './position-announcer.ts';
 import type { RunEvent, RunEventInput, RunResult, RunWarning } from './run-events.ts';
 import { createRunLog, type RunLog } from './run-log.ts';
-import { runKindKey, runRequestSchema, type RunRequest } from './run-request.ts';
+import { MAX_STDIN_BYTES, runKindKey, runRequestSchema, type RunRequest } from './run-request.ts';
+import type { ProgramControl } from '../sandbox/sandbox-run.ts';
 import { checkSyntaxInSandbox } from './syntax-check.ts';
 import { createWaitEstimator } from './wait-estimator.ts';
 import { createWorkspaceInspector } from './workspace-inspector.ts';
@@ -48,6 +51,12 @@ interface LiveRun {
   log: RunLog;
   abort: AbortController;
   interrupt: boolean;
+  /** An interactive run's stdin, fed by sendInput; null for every other run. */
+  input: PassThrough | null;
+  /** The running program, for signal(); null before it starts and after it ends. */
+  program: ProgramControl | null;
+  /** Waiting for SubmitOptions.after, outside the queue. */
+  held: boolean;
 }
 
 export function createExecutor(config: ExecutorConfig): Executor {
@@ -118,6 +127,8 @@ export function createExecutor(config: ExecutorConfig): Executor {
     record.result = result;
     record.finishedAt = result.finishedAt;
     record.state = result.state;
+    run.program = null;
+    run.input?.destroy();
     positions.forget(record.id);
     emit(run, { type: 'state', state: result.state });
     emit(run, { type: 'end', result });
@@ -148,6 +159,10 @@ export function createExecutor(config: ExecutorConfig): Executor {
       interrupted: () => run.interrupt,
       resumed,
       onInternalError: (error, phase) => config.hooks?.onInternalError?.(error, record, phase),
+      stdin: run.input ?? undefined,
+      onProgram: (program) => {
+        run.program = program;
+      },
     });
     if (result.startedAt !== null && result.durationMs > 0)
       estimator.record(record.kindKey, result.durationMs);
@@ -235,15 +250,24 @@ export function createExecutor(config: ExecutorConfig): Executor {
    * Returns the warnings a run still may go on with.
    */
   async function check(request: RunRequest, limits: RunRecord['limits']): Promise<RunWarning[]> {
+    if (request.kind === 'cell') {
+      if (!config.sessions)
+        throw new InvalidRunRequestError('sessionId', 'this executor runs no sessions');
+      const warnings = validateSnippet(request, config.validation);
+      if (config.syntaxCheck ?? ENGINE_DEFAULTS.syntaxCheck)
+        await checkSyntaxInSandbox(host, request.language, request.code);
+      return warnings;
+    }
     if (request.kind === 'tool') {
       if (!config.tools) throw new InvalidRunRequestError('toolId', 'this executor runs no tools');
-      await config.tools.check({
+      return config.tools.check({
         toolId: request.toolId,
         projectDir: request.projectDir,
         workspaceBytes: limits.workspaceBytes,
         entry: request.entry,
+        args: request.args,
+        env: request.env,
       });
-      return [];
     }
     const warnings = validateSnippet(request, config.validation);
     if (config.syntaxCheck ?? ENGINE_DEFAULTS.syntaxCheck)
@@ -266,6 +290,11 @@ export function createExecutor(config: ExecutorConfig): Executor {
   ): LiveRun {
     const id = options.id ?? randomUUID();
     if (runs.has(id)) throw new InvalidRunRequestError('id', `a run ${id} exists already`);
+    let input: PassThrough | null = null;
+    if (request.kind === 'snippet' && request.interactive) {
+      input = new PassThrough();
+      if (request.stdin !== undefined) input.write(request.stdin);
+    }
     return {
       record: {
         id,
@@ -281,6 +310,9 @@ export function createExecutor(config: ExecutorConfig): Executor {
       log: createRunLog({ maxEvents: logMaxEvents, startAfterSeq: options.lastSeq ?? 0 }),
       abort: new AbortController(),
       interrupt: false,
+      input,
+      program: null,
+      held: false,
     };
   }
 
@@ -335,7 +367,22 @@ export function createExecutor(config: ExecutorConfig): Executor {
     options.beforeQueue?.(record);
     runs.set(id, run);
     emit(run, { type: 'state', state: 'queued' });
-    queue.enqueue({ runId: id, priority: record.priority, record, start: () => execute(run) });
+    const enqueue = (): void =>
+      queue.enqueue({ runId: id, priority: record.priority, record, start: () => execute(run) });
+    const after = options.after;
+    if (!after) {
+      enqueue();
+      return record;
+    }
+    run.held = true;
+    const release = (): void => {
+      run.held = false;
+      // Cancelled while it waited (cancel ended it), or the server stops: a stopped server's
+      // store keeps it queued, and the next start queues it again.
+      if (isEndState(record.state) || shuttingDown) return;
+      enqueue();
+    };
+    after.then(release, release);
     return record;
   }
 
@@ -353,10 +400,38 @@ export function createExecutor(config: ExecutorConfig): Executor {
       const run = find(runId);
       if (isEndState(run.record.state)) return run.record;
       run.abort.abort();
-      if (run.record.state === 'queued' && queue.remove(runId)) {
+      if (run.record.state === 'queued' && (run.held || queue.remove(runId))) {
         finish(run, notStartedResult(run.record, 'cancelled', null));
       }
       return run.record;
+    },
+
+    sendInput(runId, data) {
+      const run = find(runId);
+      const input = run.input;
+      if (!input) throw new RunNotInteractiveError(runId, 'was not created interactive');
+      if (isEndState(run.record.state) || input.destroyed)
+        throw new RunNotInteractiveError(runId, 'has ended');
+      if (input.writableEnded) throw new RunNotInteractiveError(runId, 'has its input closed');
+      const bytes = Buffer.byteLength(data, 'utf8');
+      if (input.writableLength + bytes > MAX_STDIN_BYTES)
+        throw new RunNotInteractiveError(
+          runId,
+          `has not read the input sent before: at most ${MAX_STDIN_BYTES} bytes wait for it`,
+        );
+      input.write(data);
+    },
+
+    closeInput(runId) {
+      const run = find(runId);
+      if (!run.input) throw new RunNotInteractiveError(runId, 'was not created interactive');
+      if (!run.input.writableEnded && !run.input.destroyed) run.input.end();
+    },
+
+    async signal(runId, name) {
+      const run = find(runId);
+      if (!run.program || isEndState(run.record.state)) return false;
+      return run.program.signal(name);
     },
 
     get: (runId) => find(runId).record,

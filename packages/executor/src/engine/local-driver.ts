@@ -17,6 +17,8 @@ export function localDriver(config: ExecutorConfig, inspector: WorkspaceInspecto
           inspector,
           emit: context.emit,
           onInternalError: context.onInternalError,
+          stdin: context.stdin,
+          onProgram: context.onProgram,
         },
         record,
         { signal: context.signal, interrupted: context.interrupted },

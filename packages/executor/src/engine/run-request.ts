@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LANGUAGES } from '../languages/language.ts';
 import { limitsOverrideSchema } from '../sandbox/limits.ts';
+import { SESSION_LANGUAGES } from '../sessions/session-languages.ts';
 import {
   expectedOutputSchema,
   fileSetIssues,
@@ -42,6 +43,11 @@ export const snippetRequestSchema = z
     args: snippetArgsSchema.optional(),
     env: snippetEnvSchema.optional(),
     expectedOutput: expectedOutputSchema.optional(),
+    /**
+     * Keeps the program's stdin open after `stdin` (if any): more comes from the client while it
+     * runs (Executor.sendInput), until it closes it (closeInput) or the run ends.
+     */
+    interactive: z.boolean().optional(),
   })
   .strict()
   .superRefine((request, ctx) => {
@@ -69,6 +75,32 @@ export const toolRequestSchema = z
     projectDir: z.string().startsWith('/', 'projectDir must be an absolute path'),
     /** The entry file for tools that run one (a path in the project); default the tool's first candidate. */
     entry: z.string().min(1).max(255).optional(),
+    /**
+     * Arguments the tool's declaration allows (tool-arguments.ts), checked against it and the
+     * project when the run is checked; passed as argv, never through a shell.
+     */
+    args: snippetArgsSchema.optional(),
+    /** Extra environment variables: the same names as a snippet's may set. */
+    env: snippetEnvSchema.optional(),
+    stdin: z
+      .string()
+      .max(MAX_STDIN_BYTES, `stdin is limited to ${MAX_STDIN_BYTES} characters`)
+      .optional(),
+    limits: limitsOverrideSchema.optional(),
+    outputFilters: outputFiltersSchema.optional(),
+  })
+  .strict();
+
+/**
+ * A cell of a session (sessions/): its code runs in the session's kernel, whose variables earlier
+ * cells left; `limits` are the cell's (its time and output, every other limit is the session's).
+ */
+export const cellRequestSchema = z
+  .object({
+    kind: z.literal('cell'),
+    sessionId: z.string().min(1).max(64),
+    language: z.enum(SESSION_LANGUAGES),
+    code: z.string(),
     limits: limitsOverrideSchema.optional(),
     outputFilters: outputFiltersSchema.optional(),
   })
@@ -77,14 +109,17 @@ export const toolRequestSchema = z
 export const runRequestSchema = z.discriminatedUnion('kind', [
   snippetRequestSchema,
   toolRequestSchema,
+  cellRequestSchema,
 ]);
 
 export type SnippetRequest = z.infer<typeof snippetRequestSchema>;
 export type ToolRequest = z.infer<typeof toolRequestSchema>;
+export type CellRequest = z.infer<typeof cellRequestSchema>;
 export type RunRequest = z.infer<typeof runRequestSchema>;
 export type OutputFilters = z.infer<typeof outputFiltersSchema>;
 
 /** The key under which run durations are remembered for wait estimates. */
 export function runKindKey(request: RunRequest): string {
-  return request.kind === 'snippet' ? `lang:${request.language}` : `tool:${request.toolId}`;
+  if (request.kind === 'tool') return `tool:${request.toolId}`;
+  return request.kind === 'cell' ? `cell:${request.language}` : `lang:${request.language}`;
 }

@@ -1,3 +1,4 @@
+import { layerUpperDir, makeProjectLayer, type ProjectLayer } from '../project/project-layer.ts';
 import type { EndState } from '../run-state.ts';
 import { endStateOf } from '../sandbox/end-state.ts';
 import type { SandboxLimits } from '../sandbox/limits.ts';
@@ -11,6 +12,11 @@ import { isUserFault } from './user-fault.ts';
 export interface PreparedCommand {
   argv: string[];
   env: Record<string, string>;
+  /**
+   * The run sees this project through a layer (project/project-layer.ts) instead of files put in
+   * its workspace: the workspace then holds only what the run writes, and `inspect` reads that.
+   */
+  layer?: ProjectLayer | null | undefined;
 }
 
 /** The phases of one run; an internal failure names the one it happened in. */
@@ -27,7 +33,8 @@ export interface SandboxJob<Inspected> extends Omit<StartOptions, 'argv' | 'env'
    */
   prepare(workspaceDir: string): Promise<PreparedCommand>;
   /**
-   * Reads what the program left (artifacts, the result value) before the workspace goes. It must
+   * Reads what the program left (artifacts, the result value) before the workspace goes: in the
+   * workspace, or, for a layered project, in its upper layer (the files the run wrote). It must
    * report what it cannot read rather than throw; a throw is taken as runbox's own fault and the
    * run keeps its end state, with `inspectFailed` set.
    */
@@ -96,6 +103,8 @@ export async function runInSandbox<Inspected = undefined>(
     let command: PreparedCommand;
     try {
       command = await job.prepare(sandbox.workspaceDir);
+      if (command.layer)
+        await makeProjectLayer(sandbox.workspaceDir, command.layer.projectDir, host.runAs);
     } catch (error) {
       if (isUserFault(error)) return notStarted('failed', scrubHostPaths(error.message, prefixes));
       return internal(error, 'prepare');
@@ -113,6 +122,8 @@ export async function runInSandbox<Inspected = undefined>(
         onUsage: job.onUsage,
         usageIntervalMs: job.usageIntervalMs,
         signal: job.signal,
+        onProgram: job.onProgram,
+        projectLayer: Boolean(command.layer),
       });
     } catch (error) {
       return internal(error, 'start');
@@ -126,7 +137,8 @@ export async function runInSandbox<Inspected = undefined>(
     let inspectFailed = false;
     if (job.inspect) {
       try {
-        inspected = await job.inspect(sandbox.workspaceDir, report);
+        const filesDir = command.layer ? layerUpperDir(sandbox.workspaceDir) : sandbox.workspaceDir;
+        inspected = await job.inspect(filesDir, report);
       } catch (error) {
         job.onInternalError?.(error, 'inspect');
         inspectFailed = true;

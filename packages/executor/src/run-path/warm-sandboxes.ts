@@ -281,8 +281,9 @@ export function createWarmSandboxes(
       async start(startOptions: StartOptions): Promise<SandboxRunReport> {
         started = true;
         const args = pool.runner.argumentsOf(startOptions.argv);
-        if (args === null || !sameEnv(startOptions.env, env)) {
-          // Not this runner's run after all: the warm one goes, the run starts cold in the same
+        if (args === null || !sameEnv(startOptions.env, env) || startOptions.projectLayer) {
+          // Not this runner's run after all (or one whose /workspace is a project layer, which
+          // a started sandbox cannot take): the warm one goes, the run starts cold in the same
           // workspace (its files are there already).
           await warm.sandbox.discard();
           return host.run({

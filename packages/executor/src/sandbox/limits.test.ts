@@ -13,7 +13,7 @@ describe('resolveLimits', () => {
     expect(resolveLimits()).toEqual({
       wallTimeMs: 30_000,
       memoryBytes: 512 * 1024 * 1024,
-      maxProcesses: 100,
+      maxProcesses: 256,
       cpus: 1,
       tmpBytes: 64 * 1024 * 1024,
       workspaceBytes: 64 * 1024 * 1024,

@@ -7,7 +7,12 @@ export interface SandboxLimits {
   wallTimeMs: number;
   /** Memory (RSS + page cache + tmpfs pages) of the whole run, no swap. Default 512 MiB. */
   memoryBytes: number;
-  /** Processes and threads alive at once (cgroup pids.max). Default 100. */
+  /**
+   * Processes and threads alive at once (cgroup pids.max counts every thread). Default 256: test
+   * suites start more than a hundred (a Node process alone has about ten threads and `node
+   * --test` runs a child per test file at once; thread pools of 100 and more are common in Python
+   * and Java suites), and 256 still holds a fork bomb to a count the memory limit copes with.
+   */
   maxProcesses: number;
   /**
    * CPU quota in cores (cgroup cpu quota); at most the host's cores. Whatever the quota, every run
@@ -29,7 +34,7 @@ const MiB = 1024 * 1024;
 export const DEFAULT_LIMITS: Readonly<SandboxLimits> = Object.freeze({
   wallTimeMs: 30_000,
   memoryBytes: 512 * MiB,
-  maxProcesses: 100,
+  maxProcesses: 256,
   cpus: 1,
   tmpBytes: 64 * MiB,
   workspaceBytes: 64 * MiB,

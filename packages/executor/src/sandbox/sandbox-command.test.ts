@@ -18,6 +18,8 @@ const spec: SandboxCommandSpec = {
     setpriv: '/usr/bin/setpriv',
     bwrap: '/usr/bin/bwrap',
     init: '/usr/bin/tini-static',
+    unshare: '/usr/bin/unshare',
+    mount: '/usr/bin/mount',
   },
 };
 
@@ -130,5 +132,52 @@ describe('buildSandboxInvocation', () => {
 
   it('refuses an empty argv', () => {
     expect(() => buildSandboxInvocation({ ...spec, argv: [] })).toThrow(/must name a program/);
+  });
+});
+
+describe('buildSandboxInvocation with a project layer', () => {
+  const layered = buildSandboxInvocation({ ...spec, projectLayer: true });
+  const { args } = layered;
+
+  it('starts the launcher in a private mount namespace of its own, with the same environment', () => {
+    expect(layered.file).toBe('/usr/bin/unshare');
+    expect(args.slice(0, 5)).toEqual(['--mount', '--propagation', 'private', '--', '/bin/bash']);
+    expect(layered.env).toEqual({ PATH: '/usr/bin:/bin' });
+  });
+
+  it('hands the launcher mount(8) and the workspace, then the cgroups, then setpriv', () => {
+    const separator = args.indexOf('--', 5);
+    expect(args.slice(9, separator)).toEqual([
+      'runbox-launch',
+      '99',
+      '12',
+      '/usr/bin/mount',
+      '/srv/ws/1',
+      ...spec.cgroupJoinFiles,
+    ]);
+    expect(args[separator + 1]).toBe('/usr/bin/setpriv');
+  });
+
+  it('mounts the overlay by relative names only, after joining the cgroups, and fails closed', () => {
+    const script = args[8] ?? '';
+    const join = script.indexOf('echo 0 >"$1"');
+    const mount = script.indexOf('"$mount"');
+    expect(join).toBeGreaterThan(0);
+    expect(mount).toBeGreaterThan(join);
+    expect(script).toContain(
+      "'-o' 'nosuid,nodev,lowerdir=lower,upperdir=upper,workdir=work,redirect_dir=off,metacopy=off,index=off' 'runbox-project' 'merged'",
+    );
+    expect(script).toMatch(/cd -- "\$layer" && .* \|\| exit 125/);
+  });
+
+  it('binds the merged view at /workspace, not the workspace directory', () => {
+    expect(pairsAfter(args, '--bind')).toEqual(['/srv/ws/1/merged']);
+    expect(args[args.indexOf('/srv/ws/1/merged') + 1]).toBe('/workspace');
+  });
+
+  it('is never a warm sandbox', () => {
+    expect(() => buildSandboxInvocation({ ...spec, projectLayer: true, readyFd: true })).toThrow(
+      /warm sandbox/,
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { LAYER_MOUNT_ARGS, layerMergedDir } from '../project/project-layer.ts';
 import type { SandboxLimits } from './limits.ts';
 
 /** Where the run's workspace appears inside the sandbox; also the working directory. */
@@ -35,6 +36,9 @@ export interface HostTools {
   bwrap: string;
   /** tini-static, the sandbox's pid 1; under /usr, which every sandbox sees. */
   init: string;
+  /** util-linux's unshare and mount, for a project layer's mount namespace and overlay. */
+  unshare: string;
+  mount: string;
 }
 
 export interface SandboxCommandSpec {
@@ -54,6 +58,11 @@ export interface SandboxCommandSpec {
   tools: HostTools;
   /** Keep READY_FD open into the sandbox (a warm one's runner signals on it). @default false */
   readyFd?: boolean | undefined;
+  /**
+   * `workspaceDir` holds a project layer (project/project-layer.ts): the launcher mounts it in a
+   * mount namespace of its own, and its merged view is bound at /workspace. @default false
+   */
+  projectLayer?: boolean | undefined;
 }
 
 export interface SandboxInvocation {
@@ -75,20 +84,30 @@ export interface SandboxInvocation {
  *   a prlimit process;
  * - joins the run's cgroups before it execs anything, so every process the run ever makes is born
  *   inside them: there is no window in which a fork escapes the limits or the kill;
+ * - for a project layer (started under `unshare --mount`, so in a mount namespace of its own):
+ *   mounts the overlay in the workspace directory by relative names, once in the run's cgroups;
  * - execs setpriv → bwrap.
- * bash, not dash: dash cannot name descriptors above 9. Arguments: NOFILE FSIZE_KIB PROCS... -- CMD.
+ * bash, not dash: dash cannot name descriptors above 9. Arguments: NOFILE FSIZE_KIB PROCS... -- CMD,
+ * and with a layer NOFILE FSIZE_KIB MOUNT LAYER_DIR PROCS... -- CMD.
  */
-const launcherScript = (kept: string): string =>
+const launcherScript = (kept: string, layered: boolean): string =>
   [
     `for fd in /proc/$$/fd/*; do fd=\${fd##*/}; case $fd in ${kept}) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac; done`,
     'ulimit -n "$1" && ulimit -f "$2" && ulimit -c 0 || exit 125',
     'shift 2',
+    ...(layered ? ['mount=$1 layer=$2', 'shift 2'] : []),
     'while [ "$#" -gt 0 ] && [ "$1" != -- ]; do echo 0 >"$1" || exit 125; shift; done',
+    ...(layered
+      ? [
+          `cd -- "$layer" && "$mount" ${LAYER_MOUNT_ARGS.map((arg) => `'${arg}'`).join(' ')} && cd / || exit 125`,
+        ]
+      : []),
     'shift',
     'exec "$@"',
   ].join('\n');
-const LAUNCHER_SCRIPT = launcherScript(`0|1|2|${SECCOMP_FD}|${STATUS_FD}`);
-const WARM_LAUNCHER_SCRIPT = launcherScript(`0|1|2|${SECCOMP_FD}|${STATUS_FD}|${READY_FD}`);
+const LAUNCHER_SCRIPT = launcherScript(`0|1|2|${SECCOMP_FD}|${STATUS_FD}`, false);
+const LAYER_LAUNCHER_SCRIPT = launcherScript(`0|1|2|${SECCOMP_FD}|${STATUS_FD}`, true);
+const WARM_LAUNCHER_SCRIPT = launcherScript(`0|1|2|${SECCOMP_FD}|${STATUS_FD}|${READY_FD}`, false);
 
 /**
  * PID 1 of the sandbox: tini, statically linked (it needs nothing of the sandbox's /usr/lib).
@@ -183,7 +202,7 @@ export function buildSandboxInvocation(spec: SandboxCommandSpec): SandboxInvocat
     '--tmpfs',
     '/dev/shm',
     '--bind',
-    spec.workspaceDir,
+    spec.projectLayer ? layerMergedDir(spec.workspaceDir) : spec.workspaceDir,
     SANDBOX_WORKSPACE,
     '--remount-ro',
     '/dev',
@@ -202,22 +221,34 @@ export function buildSandboxInvocation(spec: SandboxCommandSpec): SandboxInvocat
     ...spec.argv,
   ];
 
-  return {
-    file: tools.sh,
-    args: [
-      // --norc: bash reads ~/.bashrc when its stdin is a socket, and Node's pipes are sockets.
-      '--norc',
-      '--noprofile',
-      '-c',
-      spec.readyFd ? WARM_LAUNCHER_SCRIPT : LAUNCHER_SCRIPT,
-      'runbox-launch',
-      String(limits.openFiles),
-      String(Math.floor(limits.workspaceBytes / 1024)),
-      ...spec.cgroupJoinFiles,
-      '--',
-      ...dropPrivileges,
-      ...bwrap,
-    ],
-    env: { PATH: '/usr/bin:/bin' },
-  };
+  if (spec.projectLayer && spec.readyFd)
+    throw new TypeError('a warm sandbox cannot take a project layer');
+  const launcher = [
+    // --norc: bash reads ~/.bashrc when its stdin is a socket, and Node's pipes are sockets.
+    '--norc',
+    '--noprofile',
+    '-c',
+    spec.projectLayer
+      ? LAYER_LAUNCHER_SCRIPT
+      : spec.readyFd
+        ? WARM_LAUNCHER_SCRIPT
+        : LAUNCHER_SCRIPT,
+    'runbox-launch',
+    String(limits.openFiles),
+    String(Math.floor(limits.workspaceBytes / 1024)),
+    ...(spec.projectLayer ? [tools.mount, spec.workspaceDir] : []),
+    ...spec.cgroupJoinFiles,
+    '--',
+    ...dropPrivileges,
+    ...bwrap,
+  ];
+  return spec.projectLayer
+    ? {
+        // A mount namespace of the launcher's own (unshare does not fork: the launcher keeps its
+        // pid), private, so the overlay is seen by nothing else and ends with the run.
+        file: tools.unshare,
+        args: ['--mount', '--propagation', 'private', '--', tools.sh, ...launcher],
+        env: { PATH: '/usr/bin:/bin' },
+      }
+    : { file: tools.sh, args: launcher, env: { PATH: '/usr/bin:/bin' } };
 }

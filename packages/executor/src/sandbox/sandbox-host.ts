@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { buildSeccompFilter, hostSeccompArch } from './seccomp-filter.ts';
 import { CgroupUnavailableError, unavailableCgroupDriver, type CgroupDriver } from './cgroup.ts';
 import { detectCgroupDriver, type CgroupPreference } from './cgroup-detect.ts';
 import type { HostTools, ReadOnlyMount } from './sandbox-command.ts';
+import { probeProjectLayer } from '../project/project-layer.ts';
 import { runtimeMount } from '../result/runtime-mount.ts';
 import { sandboxToolsMount } from '../tools/sandbox-tools.ts';
 import { SANDBOX_RUNTIME_BIN } from './sandbox-environment.ts';
@@ -42,6 +43,12 @@ export interface SandboxHostConfig {
   /** Per-run tmpfs workspaces when allowed to mount. Default true. */
   workspaceTmpfs?: boolean | undefined;
   /**
+   * A tool run sees its project through an overlay instead of a copy, when the host can mount one
+   * (root, tmpfs workspaces) and the sandbox user owns the project (project/project-layer.ts).
+   * Default true.
+   */
+  projectLayers?: boolean | undefined;
+  /**
    * More read-only binds for every run. Default none. Unlike runbox's own files, these are bound
    * from where they are, and the sandbox's mountinfo shows their host paths. Not under /etc or
    * /opt/runbox: those are read-only binds already, where no mount point can be made.
@@ -67,6 +74,11 @@ export interface SandboxHost {
   /** Whom the long-lived syntax checkers run as (null: the server's own user, as runs). */
   readonly checkerRunAs: { uid: number; gid: number } | null;
   readonly tools: HostTools;
+  /**
+   * Whether tool runs see their projects through a layer, not a copy; when not, why (probed once
+   * at start: a private mount namespace and an overlay on a tmpfs workspace).
+   */
+  readonly projectLayers: { available: true } | { available: false; reason: string };
   readonly stateDir: string;
   readonly seccompArch: string;
   /** Where the sandbox's /etc and /opt/runbox come from, and whether their binds hide the host. */
@@ -127,6 +139,8 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
     setpriv: await findTool('setpriv'),
     bwrap: await findTool('bwrap'),
     init: await findTool('tini-static'),
+    unshare: await findTool('unshare'),
+    mount: await findTool('mount'),
   };
   if (!tools.init.startsWith('/usr/'))
     throw new SandboxHostError(
@@ -158,6 +172,13 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
     onReleaseError: config.onWorkspaceReleaseError,
   });
 
+  const projectLayers = await projectLayerSupport(
+    config.projectLayers !== false,
+    workspaces,
+    tools,
+    stateDir,
+  );
+
   // The sandbox's /etc and /opt/runbox, copied where their binds name nothing of the host
   // (sandbox-files.ts): a private tmpfs when runbox may mount.
   const files = await prepareSandboxFiles({
@@ -182,6 +203,7 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
     runAs,
     checkerRunAs,
     tools,
+    projectLayers,
     stateDir,
     seccompArch,
     files: {
@@ -211,4 +233,30 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
       await cgroups.close();
     },
   };
+}
+
+/**
+ * Whether project layers work here: asked for, tmpfs workspaces (runbox may mount), and an overlay
+ * mounted once, in a directory of the sandbox directory's own (not the workspace pool's, which a
+ * server empties right after it makes its host).
+ */
+async function projectLayerSupport(
+  wanted: boolean,
+  workspaces: WorkspacePool,
+  tools: HostTools,
+  stateDir: string,
+): Promise<SandboxHost['projectLayers']> {
+  if (!wanted) return { available: false, reason: 'turned off (projectLayers: false)' };
+  if (workspaces.mechanism !== 'tmpfs')
+    return {
+      available: false,
+      reason: 'workspaces are plain directories (runbox may not mount here)',
+    };
+  const dir = await mkdtemp(join(stateDir, 'layer-probe-'));
+  try {
+    const problem = await probeProjectLayer(tools, dir);
+    return problem === null ? { available: true } : { available: false, reason: problem };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -1,5 +1,5 @@
 import { spawn, type StdioOptions } from 'node:child_process';
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import type { CgroupDriver, CgroupPriority, CgroupUsage } from './cgroup.ts';
@@ -42,10 +42,28 @@ export interface SandboxRunOptions {
   /** Aborting it kills the run; the outcome says cancelled. */
   signal?: AbortSignal | undefined;
   /**
+   * Called once the program is started, with the way to send it a signal (an interactive run's
+   * SIGINT or SIGTERM): to the sandbox's program itself, the child of its pid 1.
+   */
+  onProgram?: ((program: ProgramControl) => void) | undefined;
+  /**
    * The host uid and gid it runs as, when not the runs' own (the syntax checkers have theirs).
    * Chosen by a sandbox source, never by a job. @default the host's sandbox user
    */
   runAs?: { uid: number; gid: number } | null | undefined;
+  /**
+   * `workspaceDir` holds a project layer (project/project-layer.ts), mounted by the launcher and
+   * seen at /workspace. Only a cold start can take one. @default false
+   */
+  projectLayer?: boolean | undefined;
+}
+
+/** The signals a caller may send a running program (interactive runs, session kernels). */
+export type ProgramSignal = 'SIGINT' | 'SIGTERM';
+
+export interface ProgramControl {
+  /** Sends the signal to the program (tini's child); false when there is none any more. */
+  signal(name: ProgramSignal): Promise<boolean>;
 }
 
 export interface SandboxRunDeps {
@@ -68,7 +86,7 @@ const KILL_PERSIST_MS = 5_000;
 /** What is fixed when the sandbox process starts: its namespaces, rlimits, files and program. */
 export type SandboxSpawnOptions = Pick<
   SandboxRunOptions,
-  'runId' | 'argv' | 'limits' | 'workspaceDir' | 'env' | 'runAs'
+  'runId' | 'argv' | 'limits' | 'workspaceDir' | 'env' | 'runAs' | 'projectLayer'
 > & {
   /**
    * `background`: started ahead of demand (a warm sandbox). Its cgroup has the lowest CPU weight
@@ -83,7 +101,7 @@ export type SandboxSpawnOptions = Pick<
 /** What a started sandbox is given when its run begins. */
 export type SandboxGoOptions = Omit<
   SandboxRunOptions,
-  'runId' | 'argv' | 'workspaceDir' | 'env' | 'runAs'
+  'runId' | 'argv' | 'workspaceDir' | 'env' | 'runAs' | 'projectLayer'
 > & {
   /** Bytes written to stdin before the run's own (a warm runner's instructions). */
   preamble?: Buffer | undefined;
@@ -102,6 +120,16 @@ export interface SpawnedSandbox {
   whenReady(): Promise<boolean>;
   /** The cgroup's usage now (a warm sandbox's memory while it waits). */
   usage(): Promise<CgroupUsage>;
+  /** Counts CPU time (and peak memory, where the kernel allows) from now on (a session's cell). */
+  resetUsage(): Promise<void>;
+  /**
+   * With `readyFd`: the ready pipe, which stays open after its first byte for a program that
+   * keeps talking on it (a session kernel's replies); null without one. Its data flows already:
+   * a listener sees what comes after it is added.
+   */
+  control(): Readable | null;
+  /** Sends a signal to the program inside (see ProgramControl). */
+  signalProgram(name: ProgramSignal): Promise<boolean>;
   /**
    * The run: limits, timers, output, usage, then the end and the cleanup. Once per sandbox; the
    * cgroup is gone when it returns.
@@ -149,6 +177,7 @@ export async function spawnSandbox(
     mounts: deps.mounts,
     tools: deps.tools,
     readyFd: options.readyFd,
+    projectLayer: options.projectLayer,
   });
 
   const stdio: StdioOptions = ['pipe', 'pipe', 'pipe', 'ignore', 'ignore'];
@@ -290,6 +319,18 @@ export async function spawnSandbox(
     throw error;
   }
 
+  const signalProgram = async (name: ProgramSignal): Promise<boolean> => {
+    if (childExited || child.pid === undefined) return false;
+    const target = await programPid(child.pid, await cgroup.pids());
+    if (target === null || childExited) return false;
+    try {
+      process.kill(target, name);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
   let went = false;
   let ended: Promise<void> | null = null;
   const cleanUp = (): Promise<void> =>
@@ -302,6 +343,9 @@ export async function spawnSandbox(
     alive: () => !childExited,
     whenReady: () => ready,
     usage: () => cgroup.usage(),
+    resetUsage: () => cgroup.resetUsage(),
+    control: () => readyStream,
+    signalProgram,
     onExit(listener) {
       if (childExited) listener();
       else exitListeners.push(listener);
@@ -339,6 +383,7 @@ export async function spawnSandbox(
         letGo();
 
         feedStdin(child.stdin, goOptions.stdin, goOptions.preamble);
+        goOptions.onProgram?.({ signal: signalProgram });
 
         timer = setTimeout(() => {
           flags.timedOut = true;
@@ -435,4 +480,28 @@ function feedStdin(
     input.on('error', () => stdin.end());
     input.pipe(stdin);
   }
+}
+
+/** The parent pid of a process, from /proc/<pid>/stat (the comm may hold spaces and parentheses). */
+async function parentOf(pid: number): Promise<number | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const parent = Number(fields[1]);
+    return Number.isInteger(parent) ? parent : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The sandbox's program: the child of its pid 1 (tini), itself the child of the bwrap monitor we
+ * started. Null when the program has ended.
+ */
+async function programPid(monitor: number, pids: readonly number[]): Promise<number | null> {
+  const parents = new Map<number, number | null>();
+  await Promise.all(pids.map(async (pid) => parents.set(pid, await parentOf(pid))));
+  const init = pids.find((pid) => parents.get(pid) === monitor);
+  if (init === undefined) return null;
+  return pids.find((pid) => parents.get(pid) === init) ?? null;
 }

@@ -90,6 +90,9 @@ export async function scanWorkspace(
         scan.skipped.push({ path, reason: 'unreadable' });
         continue;
       }
+      // A character device 0:0 is an overlay's whiteout: in a project layer's upper directory it
+      // marks a project file the run deleted, which is not there in what the run saw.
+      if (stats.isCharacterDevice() && stats.rdev === 0) continue;
       const kind = kindOf(stats);
       scan.entries.push({
         path,

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -94,14 +94,14 @@ describe('copyProject', () => {
     expect(statSync(join(dest, 'main.py')).mode & 0o111).toBe(0);
   });
 
-  it('never follows a symbolic link in the project: links are skipped and reported', async () => {
+  it('never follows a symbolic link: links that leave the project are skipped and reported', async () => {
     const outside = join(base, 'secret');
     await mkdir(outside);
     await writeFile(join(outside, 'key'), 'SECRET');
     await symlink(join(outside, 'key'), join(project, 'key-link'));
     await symlink(outside, join(project, 'src', 'dir-link'));
     await symlink('/etc/passwd', join(project, 'passwd'));
-    await symlink('missing', join(project, 'dangling'));
+    await symlink('../../secret/key', join(project, 'src', 'climbs'));
 
     const copied = await copyProject({
       root: project,
@@ -110,15 +110,67 @@ describe('copyProject', () => {
       owner: null,
     });
     expect(copied.skipped).toEqual([
-      { path: 'dangling', kind: 'symlink' },
       { path: 'key-link', kind: 'symlink' },
       { path: 'passwd', kind: 'symlink' },
+      { path: 'src/climbs', kind: 'symlink' },
       { path: 'src/dir-link', kind: 'symlink' },
     ]);
-    for (const name of ['dangling', 'key-link', 'passwd', 'src/dir-link']) {
+    for (const name of ['key-link', 'passwd', 'src/climbs', 'src/dir-link']) {
       expect(existsSync(join(dest, name)) || isLink(join(dest, name)), name).toBe(false);
     }
     expect(JSON.stringify(listAll(dest))).not.toMatch(/SECRET|root:/);
+  });
+
+  it('keeps a link whose target stays inside the project as a link, never its target', async () => {
+    await symlink('main.py', join(project, 'CLAUDE.md'));
+    await symlink('../main.py', join(project, 'src', 'up'));
+    await symlink('deep', join(project, 'src', 'deep-link'));
+    await symlink('missing', join(project, 'dangling'));
+
+    const copied = await copyProject({
+      root: project,
+      destDir: dest,
+      limits: { maxBytes: 64 * MiB },
+      owner: null,
+    });
+    expect(copied.skipped).toEqual([]);
+    expect(copied.links).toEqual([
+      { path: 'CLAUDE.md', target: 'main.py' },
+      { path: 'dangling', target: 'missing' },
+      { path: 'src/deep-link', target: 'deep' },
+      { path: 'src/up', target: '../main.py' },
+    ]);
+    for (const link of copied.links) {
+      expect(lstatSync(join(dest, link.path)).isSymbolicLink(), link.path).toBe(true);
+      expect(readlinkSync(join(dest, link.path)), link.path).toBe(link.target);
+    }
+    // The files a link leads to are copied once, as themselves; nothing is copied through one.
+    expect(copied.files.map((file) => file.path)).not.toContain('src/deep-link/data.bin');
+    expect(copied.entries.get('CLAUDE.md')).toMatchObject({ kind: 'symlink', size: 0 });
+  });
+
+  it('lists every entry with its kind, size and time, and the owner they share', async () => {
+    const scan = await scanProject(project, { maxBytes: 64 * MiB });
+    expect([...scan.entries.keys()].sort()).toEqual([
+      'main.py',
+      'run.sh',
+      'src',
+      'src/deep',
+      'src/deep/data.bin',
+      'src/util.py',
+    ]);
+    expect(scan.entries.get('src/deep/data.bin')).toEqual({
+      kind: 'file',
+      size: 300_000,
+      mtimeMs: statSync(join(project, 'src', 'deep', 'data.bin')).mtimeMs,
+    });
+    const own = statSync(project);
+    expect(scan.owner).toEqual({ uid: own.uid, gid: own.gid });
+  });
+
+  it.runIf(process.getuid?.() === 0)('has no one owner when the entries differ', async () => {
+    await chown(join(project, 'src', 'util.py'), 64_321, 64_321);
+    expect((await scanProject(project, { maxBytes: 64 * MiB })).owner).toBeNull();
   });
 
   it('skips FIFOs and other special files without opening them', async () => {
@@ -144,9 +196,10 @@ describe('copyProject', () => {
   const asRoot = process.getuid?.() === 0;
   it.runIf(asRoot)('gives the copies to the sandbox user when one is named', async () => {
     const owner = { uid: 64_321, gid: 64_322 };
+    await symlink('main.py', join(project, 'link'));
     await copyProject({ root: project, destDir: dest, limits: { maxBytes: 64 * MiB }, owner });
-    for (const path of ['main.py', 'src', 'src/deep', 'src/deep/data.bin']) {
-      const stats = statSync(join(dest, path));
+    for (const path of ['main.py', 'src', 'src/deep', 'src/deep/data.bin', 'link']) {
+      const stats = lstatSync(join(dest, path));
       expect([stats.uid, stats.gid], path).toEqual([owner.uid, owner.gid]);
     }
   });

@@ -1,12 +1,16 @@
 import { constants, type Stats } from 'node:fs';
-import { chown, lstat, mkdir, open, readdir } from 'node:fs/promises';
+import { chown, lchown, lstat, mkdir, open, readdir, readlink, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { SnapshotEntry } from '../artifacts/workspace-snapshot.ts';
+import { linkTargetRefusal } from '../project/link-target.ts';
 
 /**
  * Host-side copy of a project into a run's workspace. The project may hold anything its uploader
- * put there, so nothing here follows a link: entries are lstat'ed, symbolic links and special
- * files are skipped (and reported), and files are opened with O_NOFOLLOW and checked to be the
- * file that was lstat'ed. The copies are new files (O_EXCL) owned by the sandbox user.
+ * put there, so nothing here follows a link: entries are lstat'ed, a symbolic link is read (never
+ * followed) and made again as a link when its target stays inside the project
+ * (project/link-target.ts), other links and special files are skipped (and reported), and files
+ * are opened with O_NOFOLLOW and checked to be the file that was lstat'ed. The copies are new
+ * files (O_EXCL) owned by the sandbox user.
  */
 
 /** tmpfs keeps whole pages: what a file costs the workspace. */
@@ -25,13 +29,26 @@ export interface SkippedProjectEntry {
   kind: 'symlink' | 'other';
 }
 
+/** A link the project keeps: relative, and its target stays inside the project. */
+export interface ProjectLink {
+  path: string;
+  /** As readlink tells it; resolved only inside the sandbox. */
+  target: string;
+}
+
 export interface ProjectScan {
   root: string;
   files: ProjectFile[];
   /** Relative paths of the directories, parents before children. */
   directories: string[];
-  /** Links and special files (FIFOs, sockets, devices): never copied. */
+  /** Links kept as links (made again in a copy, never followed). */
+  links: ProjectLink[];
+  /** Links that leave the project, and special files (FIFOs, sockets, devices): never copied. */
   skipped: SkippedProjectEntry[];
+  /** Every directory, file and kept link by path, as it stood (for telling what a run changed). */
+  entries: Map<string, SnapshotEntry>;
+  /** The one host user and group that own the root and every entry; null when they differ. */
+  owner: { uid: number; gid: number } | null;
   /** Sum of the file sizes. */
   totalBytes: number;
   /** What the files take in a tmpfs workspace: each file rounded up to whole pages. */
@@ -91,6 +108,7 @@ function pagesOf(size: number): number {
 interface WalkVisitor {
   directory(relativePath: string): Promise<void>;
   file(relativePath: string, stats: Stats): Promise<void>;
+  link(link: ProjectLink): Promise<void>;
 }
 
 /** Walks the project without following links, applying the limits; returns what was seen. */
@@ -111,11 +129,30 @@ async function walkProject(
     root,
     files: [],
     directories: [],
+    links: [],
     skipped: [],
+    entries: new Map(),
+    owner: { uid: rootStats.uid, gid: rootStats.gid },
     totalBytes: 0,
     workspaceBytes: 0,
   };
   let entries = 0;
+  const seen = (path: string, stats: Stats, kind: SnapshotEntry['kind']): void => {
+    scan.entries.set(path, {
+      kind,
+      size: kind === 'file' ? stats.size : 0,
+      mtimeMs: stats.mtimeMs,
+    });
+    if (scan.owner && (scan.owner.uid !== stats.uid || scan.owner.gid !== stats.gid))
+      scan.owner = null;
+  };
+
+  function countEntry(): void {
+    entries += 1;
+    if (entries > maxEntries) {
+      throw new ProjectTooLargeError({ limit: 'entries', value: entries, max: maxEntries });
+    }
+  }
 
   async function walk(relativeDir: string, depth: number): Promise<void> {
     const names = (await readdir(join(root, relativeDir))).sort();
@@ -123,22 +160,28 @@ async function walkProject(
       const path = relativeDir ? `${relativeDir}/${name}` : name;
       const stats = await lstat(join(root, path));
       if (stats.isSymbolicLink()) {
-        scan.skipped.push({ path, kind: 'symlink' });
+        const target = await readlink(join(root, path));
+        if (linkTargetRefusal(path, target) !== null) {
+          scan.skipped.push({ path, kind: 'symlink' });
+          continue;
+        }
+        countEntry();
+        seen(path, stats, 'symlink');
+        scan.links.push({ path, target });
+        await visitor?.link({ path, target });
         continue;
       }
       if (!stats.isDirectory() && !stats.isFile()) {
         scan.skipped.push({ path, kind: 'other' });
         continue;
       }
-      entries += 1;
-      if (entries > maxEntries) {
-        throw new ProjectTooLargeError({ limit: 'entries', value: entries, max: maxEntries });
-      }
+      countEntry();
       if (stats.isDirectory()) {
         if (depth >= maxDepth) {
           throw new ProjectTooLargeError({ limit: 'depth', value: depth + 1, max: maxDepth });
         }
         scan.directories.push(path);
+        seen(path, stats, 'directory');
         await visitor?.directory(path);
         await walk(path, depth + 1);
         continue;
@@ -153,6 +196,7 @@ async function walkProject(
         });
       }
       scan.files.push({ path, size: stats.size, executable: (stats.mode & 0o111) !== 0 });
+      seen(path, stats, 'file');
       await visitor?.file(path, stats);
     }
   }
@@ -170,9 +214,9 @@ export function scanProject(root: string, limits: ProjectLimits): Promise<Projec
 }
 
 /**
- * Copies the project at `root` into `destDir` (an empty workspace), skipping links and special
- * files. The limits are applied again while copying, so a project that grew since its scan is
- * refused all the same.
+ * Copies the project at `root` into `destDir` (an empty workspace): files and directories, links
+ * that stay inside the project as links; other links and special files are skipped. The limits
+ * are applied again while copying, so a project that grew since its scan is refused all the same.
  */
 export async function copyProject(options: {
   root: string;
@@ -185,6 +229,11 @@ export async function copyProject(options: {
   let budget = options.limits.maxBytes;
 
   return walkProject(root, options.limits, {
+    async link({ path, target }) {
+      const dest = join(destDir, path);
+      await symlink(target, dest);
+      if (owner) await lchown(dest, owner.uid, owner.gid);
+    },
     async directory(path) {
       const dest = join(destDir, path);
       await mkdir(dest, { mode: 0o755 });

@@ -28,6 +28,19 @@ describe('expandToolArgv', () => {
     ]);
   });
 
+  it('expands {files} to the files the tool applies to, and {args} to the run’s arguments', () => {
+    expect(
+      expandToolArgv(['shellcheck', '{args}', '{files}'], {
+        files,
+        applicable: ['lib/a.sh', '-x', 'b.sh'],
+        args: ['-S', 'warning'],
+      }),
+    ).toEqual(['shellcheck', '-S', 'warning', './-x', 'b.sh', 'lib/a.sh']);
+    expect(expandToolArgv(['x', '{args}'], { files })).toEqual(['x']);
+    expect(() => expandToolArgv(['x', '{files}'], { files })).toThrow(/applies to are not known/);
+    expect(() => expandToolArgv(['x', '-a{args}'], { files })).toThrow(/whole argument/);
+  });
+
   it('keeps a file or entry name from being read as an option', () => {
     expect(expandToolArgv(['cat', '{files:*.txt}'], { files: ['-n.txt'] })).toEqual([
       'cat',

@@ -13,6 +13,10 @@ export const TOOL_PLACEHOLDERS = {
     "the entry file, relative to the working directory: the run's choice, else the first of the tool's `entry` candidates the project has",
   '{files:GLOB}':
     'every project file that matches GLOB (see tool-applies.ts), sorted, each as its own argument; only as a whole argument, and it may expand to none',
+  '{files}':
+    'every project file the tool applies to (its appliesTo globs and shebangs), sorted, each as its own argument; only as a whole argument',
+  '{args}':
+    "the run's own arguments as the tool's `arguments` declare them (tool-arguments.ts), else its default operands; only as a whole argument",
 } as const;
 
 /** Placeholders with one value for every run; the only ones allowed in env values and binaries. */
@@ -27,10 +31,20 @@ export class ToolArgvError extends Error {
   readonly code = 'TOOL_ARGV';
   /** The argument or entry that could not be expanded. */
   readonly text: string;
-  constructor(text: string, problem: string) {
-    super(`${JSON.stringify(text)}: ${problem}`);
+  /** The request's field at fault, when it is one of the run's own (`args.2`, `entry`). */
+  readonly field: string | undefined;
+  /** The rule it broke (`path-traversal`, `unknown-option`, ...), with `field`. */
+  readonly rule: string | undefined;
+  constructor(text: string, problem: string, where?: { field: string; rule: string }) {
+    super(
+      where
+        ? `${where.field} ${JSON.stringify(text)}: ${problem}`
+        : `${JSON.stringify(text)}: ${problem}`,
+    );
     this.name = 'ToolArgvError';
     this.text = text;
+    this.field = where?.field;
+    this.rule = where?.rule;
   }
 }
 
@@ -99,6 +113,10 @@ export interface ToolArgvContext {
   files: readonly string[];
   /** The value of `{entry}`; an argv that uses it without one is refused. */
   entry?: string | undefined;
+  /** The value of `{files}`: the files the tool applies to; an argv that uses it without is refused. */
+  applicable?: readonly string[] | undefined;
+  /** The value of `{args}`, already checked and expanded (tool-arguments.ts); none when left out. */
+  args?: readonly string[] | undefined;
 }
 
 const FILES_PREFIX = 'files:';
@@ -110,8 +128,15 @@ function asArgument(path: string): string {
 
 /** Pure: a tool's argv with its placeholders filled in for one project. */
 export function expandToolArgv(argv: readonly string[], context: ToolArgvContext): string[] {
+  const expanded = expandArguments(argv, context);
+  if (!expanded[0]) throw new ToolArgvError(argv.join(' '), 'expands to no program');
+  return expanded;
+}
+
+/** Pure: arguments with their placeholders filled in (some may expand to none). */
+export function expandArguments(argv: readonly string[], context: ToolArgvContext): string[] {
   const sortedFiles = [...context.files].sort();
-  const expanded = argv.flatMap((argument) => {
+  return argv.flatMap((argument) => {
     const pieces = parsePlaceholders(argument);
     const only = pieces.length === 1 ? pieces[0] : undefined;
     if (only && 'placeholder' in only && only.placeholder.startsWith(FILES_PREFIX)) {
@@ -119,6 +144,17 @@ export function expandToolArgv(argv: readonly string[], context: ToolArgvContext
       if (glob === '') throw new ToolArgvError(argument, '{files:GLOB} needs a glob');
       return filesMatching(sortedFiles, [glob]).map(asArgument);
     }
+    if (only && 'placeholder' in only && only.placeholder === 'files') {
+      if (!context.applicable)
+        throw new ToolArgvError(
+          argument,
+          'uses {files}, but the files the tool applies to are not known',
+        );
+      return [...context.applicable].sort().map(asArgument);
+    }
+    // The run's arguments were checked against the tool's declaration; each goes as it is.
+    if (only && 'placeholder' in only && only.placeholder === 'args')
+      return [...(context.args ?? [])];
     return [
       pieces
         .map((piece) => {
@@ -132,16 +168,14 @@ export function expandToolArgv(argv: readonly string[], context: ToolArgvContext
             }
             return asArgument(context.entry);
           }
-          if (name.startsWith(FILES_PREFIX)) {
-            throw new ToolArgvError(argument, '{files:GLOB} must be a whole argument');
+          if (name.startsWith(FILES_PREFIX) || name === 'files' || name === 'args') {
+            throw new ToolArgvError(argument, `{${name}} must be a whole argument`);
           }
           throw new ToolArgvError(argument, `unknown placeholder {${name}} (known: ${KNOWN})`);
         })
         .join(''),
     ];
   });
-  if (!expanded[0]) throw new ToolArgvError(argv.join(' '), 'expands to no program');
-  return expanded;
 }
 
 /**

@@ -66,7 +66,11 @@ export async function createToolCatalog(
     check: (input) => checkToolRun({ ...input, tool: usable(input.toolId) }),
     async prepare(input) {
       const prepared = await prepareToolRun({ ...input, tool: usable(input.toolId) });
-      return { argv: prepared.argv, env: prepared.env };
+      return {
+        argv: prepared.argv,
+        env: prepared.env,
+        ...(prepared.layer ? { layer: prepared.layer } : {}),
+      };
     },
   };
 }

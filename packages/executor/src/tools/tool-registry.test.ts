@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolAppliesTo } from './tool-applies.ts';
-import { chooseEntry, expandToolArgv } from './tool-argv.ts';
+import { toolCommand } from './tool-command.ts';
 import { loadToolRegistry, parseToolRegistry } from './tool-registry.ts';
 import { ToolRegistryError } from './tool-schema.ts';
 
@@ -48,6 +48,7 @@ describe('the shipped registry', () => {
       '-q',
       '-p',
       'no:cacheprovider',
+      '{args}',
     ]);
     expect(registry.find('nope')).toBeUndefined();
   });
@@ -63,18 +64,17 @@ describe('the shipped registry', () => {
       'lib/util.sh',
       'tsconfig.json',
     ];
+    const listing = { files, directories: ['lib'] };
     for (const each of registry.tools) {
       expect(toolAppliesTo(each, files), each.id).toBe(true);
-      const argv = expandToolArgv(each.argv, { files, entry: chooseEntry(each.entry, files) });
+      const { argv } = await toolCommand({ tool: each, projectDir: '/nonexistent', listing });
       expect(argv.join(' '), each.id).not.toMatch(/[{}]/);
     }
     const shellcheck = registry.find('shellcheck');
-    expect(shellcheck && expandToolArgv(shellcheck.argv, { files })).toEqual([
-      'shellcheck',
-      '--color=never',
-      'lib/util.sh',
-      'run.sh',
-    ]);
+    if (!shellcheck) throw new Error('no shellcheck');
+    expect(
+      (await toolCommand({ tool: shellcheck, projectDir: '/nonexistent', listing })).argv,
+    ).toEqual(['shellcheck', '--color=never', 'lib/util.sh', 'run.sh']);
   });
 });
 

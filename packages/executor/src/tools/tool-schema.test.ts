@@ -51,6 +51,49 @@ describe('toolSchema', () => {
     });
   });
 
+  it('ties {args} to a declaration of the arguments, and checks default operands', () => {
+    const declared = {
+      description: 'files',
+      operands: { value: { kind: 'path', name: 'FILE' }, max: 4, description: 'f' },
+    };
+    expect(
+      toolSchema.parse({ ...valid, argv: ['x', '{args}'], arguments: declared }).arguments,
+    ).toMatchObject({ options: [], operands: { max: 4, default: [] } });
+    expect(problemOf({ ...valid, argv: ['x', '{args}'] }).field).toBe('arguments');
+    expect(problemOf({ ...valid, arguments: declared }).field).toBe('argv');
+    expect(problemOf({ ...valid, argv: ['x', '--a={args}'], arguments: declared })).toMatchObject({
+      field: 'argv.1',
+      message: '{args} must be a whole argument',
+    });
+    expect(
+      problemOf({
+        ...valid,
+        argv: ['x', '{args}'],
+        arguments: { ...declared, operands: { ...declared.operands, default: ['{entry}'] } },
+      }).field,
+    ).toBe('arguments.operands.default.0');
+  });
+
+  it('takes shebangs and variables detected from the layout', () => {
+    const tool = toolSchema.parse({
+      ...valid,
+      appliesTo: { anyOf: ['*.sh'], shebangs: ['sh', 'bash'] },
+      detectedEnv: [
+        { name: 'PYTHONPATH', value: '{workspace}/src', when: ['/src/*.py'], reason: 'src' },
+      ],
+    });
+    expect(tool.appliesTo.shebangs).toEqual(['sh', 'bash']);
+    expect(
+      problemOf({
+        ...valid,
+        detectedEnv: [{ name: 'LD_PRELOAD', value: 'x', when: ['*'], reason: 'r' }],
+      }).field,
+    ).toBe('detectedEnv.0.name');
+    expect(problemOf({ ...valid, appliesTo: { anyOf: ['*'], shebangs: ['/bin/sh'] } }).field).toBe(
+      'appliesTo.shebangs.0',
+    );
+  });
+
   it('refuses a binary that is neither an absolute path nor a plain name', () => {
     expect(problemOf({ ...valid, binaries: ['bin/python3'] }).field).toBe('binaries.0');
     expect(problemOf({ ...valid, binaries: ['{entry}'] }).field).toBe('binaries.0');

@@ -8,6 +8,7 @@ import {
   type SandboxLimits,
 } from '../sandbox/limits.ts';
 import { ALLOWED_EXTRA_ENV } from '../sandbox/sandbox-environment.ts';
+import { toolArgumentsSchema } from './tool-arguments.ts';
 import { expandFixedPlaceholders, placeholdersIn, ToolArgvError } from './tool-argv.ts';
 
 /** A tool's id: lower-case letters, digits and dashes, as used in URLs, manifests and cgroups. */
@@ -38,6 +39,25 @@ const BINARY_PATTERN = /^(\/[A-Za-z0-9._+-]+)+$|^[A-Za-z0-9._+-]+$/;
 
 const argumentSchema = z.string().max(4096);
 
+/** An interpreter as a shebang names it (`sh`, `bash`), by its file name. */
+const interpreterSchema = z.string().regex(/^[a-z][a-z0-9._+-]{0,31}$/, 'an interpreter name');
+
+/**
+ * An environment variable set when the project looks as the tool's conventions expect (pytest and
+ * a `src/` layout: PYTHONPATH=src), and shown on the run with the reason.
+ */
+const detectedEnvSchema = z
+  .object({
+    name: z.string().regex(ALLOWED_EXTRA_ENV, 'an upper-case name that is not a loader variable'),
+    /** May use `{workspace}` and `{tools}`. */
+    value: z.string().min(1).max(4096),
+    /** Set when a file of the project matches one of these globs (tool-applies.ts). */
+    when: z.array(globSchema).min(1).max(16),
+    /** Why, for the run's notice: what the tool's convention is. */
+    reason: z.string().min(1).max(300),
+  })
+  .strict();
+
 const ABSOLUTE_MAXIMUMS = Object.fromEntries(
   LIMIT_NAMES.map((name) => [name, ABSOLUTE_RANGES[name][1]]),
 ) as unknown as SandboxLimits;
@@ -55,7 +75,17 @@ export const toolSchema = z
     /** Entry file candidates for `{entry}`, relative to the project, first present wins. */
     entry: z.array(relativePathSchema).min(1).max(16).optional(),
     /** The tool applies to a project when at least one of its files matches one of the globs. */
-    appliesTo: z.object({ anyOf: z.array(globSchema).min(1).max(32) }).strict(),
+    appliesTo: z
+      .object({
+        anyOf: z.array(globSchema).min(1).max(32),
+        /** Also every file without an extension whose shebang names one of these interpreters. */
+        shebangs: z.array(interpreterSchema).max(16).optional(),
+      })
+      .strict(),
+    /** What a run may add to argv, in place of `{args}` (tool-arguments.ts). Default none. */
+    arguments: toolArgumentsSchema.optional(),
+    /** Variables set for projects laid out as the tool expects (shown on the run). */
+    detectedEnv: z.array(detectedEnvSchema).max(8).optional(),
     /** Default limits of the tool's runs, over the server's defaults. Default none. */
     limits: limitsOverrideSchema.default({}),
     /** Programs the tool needs: absolute paths in the sandbox, or names looked up on its PATH. */
@@ -79,12 +109,13 @@ export const toolSchema = z
       try {
         return placeholdersIn(argument).some((name) => {
           const known = name === 'workspace' || name === 'tools' || name === 'entry';
-          if (!known && !(name.startsWith('files:') && argument === `{${name}}`)) {
+          const whole = name.startsWith('files:') || name === 'files' || name === 'args';
+          if (!known && !(whole && argument === `{${name}}`)) {
             problem(
               ['argv', index],
-              name.startsWith('files:')
-                ? '{files:GLOB} must be a whole argument'
-                : `unknown placeholder {${name}} (known: {workspace}, {tools}, {entry}, {files:GLOB})`,
+              whole
+                ? `{${name.startsWith('files:') ? 'files:GLOB' : name}} must be a whole argument`
+                : `unknown placeholder {${name}} (known: {workspace}, {tools}, {entry}, {files}, {files:GLOB}, {args})`,
             );
           }
           if (name.startsWith('files:') && !globSchema.safeParse(name.slice(6)).success) {
@@ -99,6 +130,31 @@ export const toolSchema = z
     });
     if (usesEntry && !tool.entry)
       problem(['entry'], 'argv uses {entry}, so entry candidates are needed');
+    const argsAt = tool.argv.filter((argument) => argument === '{args}').length;
+    if (tool.arguments && argsAt !== 1)
+      problem(['argv'], 'a tool that declares arguments has {args} once in its argv');
+    if (!tool.arguments && argsAt > 0)
+      problem(['arguments'], 'argv uses {args}, so the arguments must be declared');
+    tool.arguments?.operands?.default.forEach((argument, index) => {
+      try {
+        for (const name of placeholdersIn(argument)) {
+          const allowed =
+            name === 'workspace' ||
+            name === 'tools' ||
+            ((name === 'files' || name.startsWith('files:')) && argument === `{${name}}`);
+          if (!allowed)
+            problem(
+              ['arguments', 'operands', 'default', index],
+              `{${name}} cannot be a default operand (only {files}, {files:GLOB}, {workspace}, {tools})`,
+            );
+        }
+      } catch (error) {
+        problem(
+          ['arguments', 'operands', 'default', index],
+          error instanceof ToolArgvError ? error.message : String(error),
+        );
+      }
+    });
 
     const fixed = (path: (string | number)[], text: string): string | null => {
       try {
@@ -116,6 +172,9 @@ export const toolSchema = z
     });
     tool.versionArgv?.forEach((argument, index) => fixed(['versionArgv', index], argument));
     for (const [name, value] of Object.entries(tool.env)) fixed(['env', name], value);
+    tool.detectedEnv?.forEach((detected, index) =>
+      fixed(['detectedEnv', index, 'value'], detected.value),
+    );
 
     // Only the absolute ranges here: the server's own maximums are checked when a run starts.
     try {

@@ -1,0 +1,69 @@
+import type { RunView } from '@runbox/api';
+import { envFromText, textFromEnv } from './tool-arguments';
+
+/** What the snippet form holds besides the code and stdin. */
+export interface SnippetOptionInputs {
+  /** Keep stdin open: the run page then has an input box (runs.sendInput). */
+  interactive: boolean;
+  /** Program arguments, one per line. */
+  argsText: string;
+  /** Extra variables, NAME=value lines. */
+  envText: string;
+  /** What stdout should be; the run gets a verdict. */
+  expectedOutput: string;
+}
+
+export const EMPTY_SNIPPET_OPTIONS: SnippetOptionInputs = {
+  interactive: false,
+  argsText: '',
+  envText: '',
+  expectedOutput: '',
+};
+
+/** The fields these options add to a snippet's `runs.create`, each only when it is set. */
+export interface SnippetAdditions {
+  interactive?: true;
+  args?: string[];
+  env?: Record<string, string>;
+  expectedOutput?: string;
+}
+
+/** The arguments typed, one per line (blank lines are none; a pasted `\r` is dropped). */
+export function argsFromLines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((line) => line.replace(/\r$/, ''))
+    .filter((line) => line.trim() !== '');
+}
+
+/** The options as `runs.create` fields, or what is wrong with the variables typed. */
+export function snippetAdditions(
+  inputs: SnippetOptionInputs,
+): { additions: SnippetAdditions } | { error: string } {
+  const env = envFromText(inputs.envText);
+  if ('error' in env) return { error: env.error };
+  const args = argsFromLines(inputs.argsText);
+  return {
+    additions: {
+      ...(inputs.interactive ? { interactive: true as const } : {}),
+      ...(args.length > 0 ? { args } : {}),
+      ...(Object.keys(env.env).length > 0 ? { env: env.env } : {}),
+      ...(inputs.expectedOutput !== '' ? { expectedOutput: inputs.expectedOutput } : {}),
+    },
+  };
+}
+
+/**
+ * A snippet's options back in the form ("run again"). Its expected output is not among what a
+ * run shows (only its verdict), so that field starts empty.
+ */
+export function optionsFromRun(
+  run: Pick<RunView, 'interactive' | 'args' | 'env'>,
+): SnippetOptionInputs {
+  return {
+    interactive: run.interactive === true,
+    argsText: (run.args ?? []).join('\n'),
+    envText: textFromEnv(run.env),
+    expectedOutput: '',
+  };
+}

@@ -1,6 +1,6 @@
 import { defineConfig } from '@playwright/test';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,9 +15,23 @@ export const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
 export const CALLBACK_SECRET =
   process.env.E2E_CALLBACK_SECRET ?? `whsec_${randomBytes(32).toString('base64')}`;
 process.env.E2E_CALLBACK_SECRET = CALLBACK_SECRET;
-const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'runbox-e2e-'));
+// The server's directories: one pair per port, emptied when a run of the suite begins (this file
+// is loaded again in every worker process: only the first load, the runner's, does it), so runs
+// of the suite do not pile up directories in /tmp.
+const stateRoot = join(tmpdir(), `runbox-e2e-${PORT}`);
+if (process.env.E2E_STATE_READY !== stateRoot) {
+  try {
+    rmSync(stateRoot, { recursive: true, force: true });
+  } catch {
+    // A mount a server that died left there (EBUSY): the next server's start clears it.
+  }
+  mkdirSync(join(stateRoot, 'sandbox'), { recursive: true, mode: 0o711 });
+  mkdirSync(join(stateRoot, 'data'), { recursive: true, mode: 0o700 });
+  process.env.E2E_STATE_READY = stateRoot;
+}
+const dataDir = process.env.E2E_DATA_DIR ?? join(stateRoot, 'data');
 // Its own sandbox directory: a server clears stale workspaces of its directory at start.
-const sandboxDir = mkdtempSync(join(tmpdir(), 'runbox-e2e-sandbox-'));
+const sandboxDir = join(stateRoot, 'sandbox');
 
 /**
  * Runs against the real server, started the way `./runbox start` starts it: the web app built

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { chown, mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,6 +42,7 @@ export class CgroupDelegationError extends Error {
 }
 
 const CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer'] as const;
+const CGROUP_ROOT = '/sys/fs/cgroup';
 
 /** This host's v1 hierarchies, or null on a cgroup v2 host (or one missing a controller). */
 export function hostV1Mounts(): V1Mounts | null {
@@ -69,7 +71,10 @@ export async function delegateV1(options: V1DelegationOptions): Promise<V1Delega
         `${join(dirs[controller], 'runs')}:${mounts[controller]}:rw`,
       ]),
     ],
-    remove: () => removeTrees(Object.values(dirs)),
+    // Every hierarchy, not only runbox's five: the container's own groups (podman's, conmon's) are
+    // made under the parent in blkio, cpuset, devices, systemd and the unified tree as well.
+    remove: () =>
+      removeTrees([...new Set([...Object.values(dirs), ...everyHierarchy(options.name)])]),
   };
   try {
     for (const controller of CONTROLLERS) {
@@ -104,6 +109,19 @@ async function writeOptional(path: string, value: string): Promise<void> {
     return; // no swap accounting on this kernel: memory.limit_in_bytes alone bounds it
   }
   await writeFile(path, value);
+}
+
+/** `<hierarchy>/<name>` for every hierarchy mounted under /sys/fs/cgroup that has it. */
+function everyHierarchy(name: string): string[] {
+  let hierarchies: string[];
+  try {
+    hierarchies = readdirSync(CGROUP_ROOT);
+  } catch {
+    return [];
+  }
+  return hierarchies
+    .map((hierarchy) => join(CGROUP_ROOT, hierarchy, name))
+    .filter((dir) => existsSync(dir));
 }
 
 /** Every process still in a tree, from its cgroup.procs files. */
@@ -190,14 +208,13 @@ export async function removeStaleDelegations(prefix: string, isStale: (name: str
   const mounts = hostV1Mounts();
   if (!mounts) return;
   const names = new Set<string>();
-  for (const controller of CONTROLLERS) {
+  for (const hierarchy of readdirSync(CGROUP_ROOT)) {
     try {
-      for (const entry of await readdir(mounts[controller]))
+      for (const entry of await readdir(join(CGROUP_ROOT, hierarchy)))
         if (entry.startsWith(prefix) && isStale(entry)) names.add(entry);
     } catch {
-      // hierarchy unreadable: nothing of ours there
+      // not a directory, or unreadable: nothing of ours there
     }
   }
-  for (const name of names)
-    await removeTrees(CONTROLLERS.map((controller) => join(mounts[controller], name)));
+  for (const name of names) await removeTrees(everyHierarchy(name));
 }

@@ -35,6 +35,7 @@ const echo = { kind: 'snippet', language: 'bash', code: 'echo hi' } as const;
 type LoopDelay = ReturnType<typeof monitorEventLoopDelay>;
 
 const server = await startBenchServer({
+  RUNBOX_WARM_SANDBOXES: process.env.RUNBOX_WARM_SANDBOXES ?? 'python=2,javascript=1,typescript=1',
   RUNBOX_CONCURRENCY: '16',
   RUNBOX_MAX_OUTPUT_LINES: String(WANTED_LINES + 10),
   RUNBOX_MAX_QUEUE: '1000',

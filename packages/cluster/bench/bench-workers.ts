@@ -11,7 +11,7 @@ import { cpuSeconds, processesOfUid, resident, type Resident } from './proc-stat
 
 // Workers start as production starts them, `./runbox worker` (the bundled worker, its flags), so
 // that their memory and speed are what an operator gets. Each has its v1 cgroup group
-// `runbox-worker-<name>`, which the clean-up removes; names carry the bench's pid.
+// `runbox-worker-<name>`, which the clean-up removes.
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CGROUP_ROOT = '/sys/fs/cgroup';
 /** The bench's workers take sandbox uids 65411..65420 (its API-side hosts 65410). */
@@ -83,15 +83,14 @@ export async function withBenchWorkers(
       const dir = await mkdtemp(join(tmpdir(), `runbox-bench-worker-${name}-`));
       // mkdtemp makes it 0700; the sandbox (its own uid) reaches the worker's files through it.
       await chmod(dir, 0o755);
-      const workerName = `${name}-${process.pid}`;
-      const group = `runbox-worker-${workerName}`;
+      const group = `runbox-worker-${name}`;
       const child = spawn('sh', [join(REPO_ROOT, 'runbox'), 'worker'], {
         cwd: REPO_ROOT,
         env: {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
           HOME: process.env.HOME ?? '/root',
           RUNBOX_REDIS_URL: redisUrl,
-          RUNBOX_WORKER_NAME: workerName,
+          RUNBOX_WORKER_NAME: name,
           RUNBOX_WORKER_CONCURRENCY: String(options.concurrency ?? 1),
           RUNBOX_WORKER_LEASE_MS: String(options.leaseMs ?? 3_000),
           RUNBOX_WORKER_CACHE_DIR: join(dir, 'cache'),

@@ -40,6 +40,11 @@ import vm from 'node:vm';
 
 const RUNNER_FILE = fileURLToPath(import.meta.url);
 
+// Node may find its stdin non-blocking in the sandbox: a read with nothing there yet answers
+// EAGAIN. The wait between tries sleeps (Atomics.wait) instead of spinning: a waiting warm
+// sandbox spinning took a core and doubled every other run's start.
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
 function readExactly(count) {
   const buffer = Buffer.alloc(count);
   let filled = 0;
@@ -48,7 +53,10 @@ function readExactly(count) {
     try {
       read = readSync(0, buffer, filled, count - filled, null);
     } catch (error) {
-      if (error?.code === 'EAGAIN') continue;
+      if (error?.code === 'EAGAIN') {
+        Atomics.wait(pause, 0, 0, 1);
+        continue;
+      }
       throw error;
     }
     if (read === 0) process.exit(0); // the sandbox was discarded before it was given a run

@@ -219,6 +219,27 @@ describe('warm sandboxes', () => {
     expect((await runWarm('python', 'print("fresh")')).stdout).toBe('fresh\n');
   });
 
+  it('waits without spending CPU: a waiting runner sleeps, it does not spin', async () => {
+    pool = createWarmSandboxes(harness.host, {
+      sizes: { python: 1, javascript: 1, typescript: 1 },
+    });
+    for (const language of ['python', 'javascript', 'typescript'] as const)
+      await waitFor(language, (stats) => stats.ready === 1);
+    const cpuTicks = (): number =>
+      harness.sandboxProcesses().reduce((sum, pid) => {
+        try {
+          const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+          return sum + Number(fields[11]) + Number(fields[12]);
+        } catch {
+          return sum;
+        }
+      }, 0);
+    const before = cpuTicks();
+    await sleep(1_000);
+    // Clock ticks (100 a second): a runner that spun on EAGAIN took all 100 of them.
+    expect(cpuTicks() - before).toBeLessThan(20);
+  });
+
   it('reports what the waiting sandboxes hold', async () => {
     pool = createWarmSandboxes(harness.host, { sizes: { python: 2 } });
     const stats = await waitFor('python', (entry) => entry.ready === 2);

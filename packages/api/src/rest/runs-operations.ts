@@ -52,18 +52,25 @@ async function waitForOutput(call: RestCall, runId: string, waitMs: number) {
   return runOutputView(call.services, call.identity, runId, output);
 }
 
-async function createRun(call: RestCall): Promise<RestAnswer> {
-  const { wait } = call.ownQuery() as z.infer<typeof waitQuery>;
+/**
+ * Creates one run through `procedure` (runs.create, sessions.run); with `wait=true` answers with
+ * its output once it ended, or 202 with what came so far when the wait's cap passes first.
+ */
+export async function createRunMaybeWaiting(
+  call: RestCall,
+  procedure: 'runs.create' | 'sessions.run',
+): Promise<RestAnswer> {
+  const { wait } = call.ownQuery() as { wait?: 'true' | 'false' };
   const input = await call.input();
   if (wait !== 'true') {
-    const run = (await call.call('runs.create', input)) as RunView;
+    const run = (await call.call(procedure, input)) as RunView;
     return { status: 201, body: run, headers: { location: runLocation(run.id) } };
   }
   // A waiting call is held open like an event stream: it takes a place before the run exists.
   const release = call.takeClientSlot();
   if (!release) throw tooManyOpen(call);
   try {
-    const run = (await call.call('runs.create', input)) as RunView;
+    const run = (await call.call(procedure, input)) as RunView;
     const answer = await waitForOutput(call, run.id, call.services.config.rest.waitMaxMs);
     return {
       status: answer.ended ? 200 : 202,
@@ -149,7 +156,7 @@ export const runsOperations: readonly RestOperation[] = [
       ),
     ].map((doc) => ({ ...doc, headers: locationHeader })),
     example: { query: { wait: 'true' }, body: exampleSnippet },
-    handle: createRun,
+    handle: (call) => createRunMaybeWaiting(call, 'runs.create'),
   },
   {
     method: 'POST',

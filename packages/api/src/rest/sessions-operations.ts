@@ -6,12 +6,11 @@ import {
   type SessionDetail,
   type SessionView,
 } from '../sessions/session-views.ts';
-import { tooManyOpen } from './event-stream.ts';
 import { EXAMPLE_RUN_ID, exampleRun } from './examples.ts';
 import { callsProcedure, jsonAnswer, procedureAnswer } from './operation-kit.ts';
-import { collectRunOutput } from './run-output.ts';
-import { runOutputSchema, runOutputView, type RunOutputView } from './run-output-view.ts';
-import type { RestAnswer, RestCall, RestOperation } from './rest-operation.ts';
+import { runOutputSchema, type RunOutputView } from './run-output-view.ts';
+import type { RestOperation } from './rest-operation.ts';
+import { createRunMaybeWaiting } from './runs-operations.ts';
 
 /**
  * Sessions (docs/sessions.md): create, list, get, run a cell (and wait for it), variables,
@@ -91,36 +90,6 @@ const waitQuery = z
       ),
   })
   .strict();
-
-const runLocation = (id: string): string => `/api/v1/runs/${encodeURIComponent(id)}`;
-
-/** A cell, queued; with `wait=true` its output once it ended (or 202 with what came so far). */
-async function runCell(call: RestCall): Promise<RestAnswer> {
-  const { wait } = call.ownQuery() as z.infer<typeof waitQuery>;
-  const input = await call.input();
-  if (wait !== 'true') {
-    const run = (await call.call('sessions.run', input)) as RunView;
-    return { status: 201, body: run, headers: { location: runLocation(run.id) } };
-  }
-  const release = call.takeClientSlot();
-  if (!release) throw tooManyOpen(call);
-  try {
-    const run = (await call.call('sessions.run', input)) as RunView;
-    const output = await collectRunOutput(call.services, run.id, {
-      waitMs: call.services.config.rest.waitMaxMs,
-      maxBytes: call.services.config.rest.outputMaxBytes,
-      signal: call.signal,
-    });
-    const answer = runOutputView(call.services, call.identity, run.id, output);
-    return {
-      status: answer.ended ? 200 : 202,
-      body: answer,
-      headers: { location: runLocation(run.id) },
-    };
-  } finally {
-    release();
-  }
-}
 
 export const sessionsOperations: readonly RestOperation[] = [
   {
@@ -203,7 +172,7 @@ export const sessionsOperations: readonly RestOperation[] = [
       query: { wait: 'true' },
       body: { code: 'scores = {"ann": [1, 2]}\nsum(scores["ann"])' },
     },
-    handle: runCell,
+    handle: (call) => createRunMaybeWaiting(call, 'sessions.run'),
   },
   {
     method: 'GET',

@@ -13,6 +13,7 @@ import {
   createSandboxHost,
   createToolCatalog,
   syntaxCheckersOf,
+  createEnvironmentStore,
   createWarmSandboxes,
   loadExamples,
   runSelfTest,
@@ -170,6 +171,13 @@ export async function startRunbox(
           onError: (error) => logger.warn({ err: error }, 'a warm sandbox could not be made'),
         })
       : null;
+  // Checked at create here; installed where runs run (here, or on each worker for its own runs).
+  const environments = createEnvironmentStore({
+    host,
+    dir: join(config.dataDir, 'environments'),
+    settings: config.executor.environments,
+  });
+  host.onClose(() => environments.close());
   const projectDigests = createProjectDigests();
   const driver: RedisDriver | null = config.cluster
     ? await createRedisDriver({
@@ -207,6 +215,7 @@ export async function startRunbox(
     artifactsRoot: paths.artifacts,
     tools,
     warm,
+    environments,
     sessions: sessionRuntime.kernels,
     hooks: {
       onEvent(run, event) {

@@ -1,5 +1,10 @@
 import { adminRouter } from './routers/admin.ts';
-import { examplesRouter, limitsRouter, toolsRouter } from './routers/catalog.ts';
+import {
+  environmentsRouter,
+  examplesRouter,
+  limitsRouter,
+  toolsRouter,
+} from './routers/catalog.ts';
 import { projectsRouter } from './routers/projects.ts';
 import { queueRouter } from './routers/queue.ts';
 import { runsRouter } from './routers/runs.ts';
@@ -11,6 +16,7 @@ export const appRouter = router({
   health: publicProcedure.query(({ ctx }) => readiness(ctx.services)),
   tools: toolsRouter,
   examples: examplesRouter,
+  environments: environmentsRouter,
   limits: limitsRouter,
   projects: projectsRouter,
   runs: runsRouter,

@@ -246,6 +246,7 @@ function prepareRun(
       ...(input.args !== undefined ? { args: input.args } : {}),
       ...(input.env !== undefined ? { env: input.env } : {}),
       ...(input.stdin !== undefined ? { stdin: input.stdin } : {}),
+      ...(input.environment !== undefined ? { environment: input.environment } : {}),
       ...(limits !== undefined ? { limits } : {}),
       ...(input.outputFilters !== undefined ? { outputFilters: input.outputFilters } : {}),
     },

@@ -5,6 +5,7 @@ import {
   executeRun,
   resolveLimits,
   runKindKey,
+  type EnvironmentStore,
   type ExecutorConfig,
   type RunRecord,
   type SandboxHost,
@@ -46,6 +47,8 @@ export interface RunWorkerOptions {
   selfTest: string;
   /** Sandboxes started ahead for this worker's snippet runs. @default none */
   warm?: WarmSandboxes | null | undefined;
+  /** Where this worker installs and caches runs' environments. @default none: such runs fail */
+  environments?: EnvironmentStore | null | undefined;
   log: {
     info(message: string): void;
     warn(message: string): void;
@@ -194,6 +197,7 @@ export function createRunWorker(options: RunWorkerOptions): RunWorker {
       ...(options.tools ? { tools: options.tools } : {}),
       output: { maxLines: data.output.maxLines, pii: data.output.pii },
       warm: options.warm ?? null,
+      environments: options.environments ?? null,
     };
     const entry: Active = { abort: new AbortController(), interrupted: false };
     active.set(data.runId, entry);

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import {
   claimSandboxDir,
   createSandboxHost,
+  createEnvironmentStore,
   createWarmSandboxes,
   createToolCatalog,
   runSelfTest,
@@ -65,6 +66,13 @@ export async function startWorker(
   });
   const tools = await createToolCatalog(host);
   const cacheDir = resolve(config.cacheDir);
+  // Installed here, cached beside the projects: workers on other hosts each keep their own.
+  const environments = createEnvironmentStore({
+    host,
+    dir: join(cacheDir, 'environments'),
+    settings: config.executor.environments,
+  });
+  host.onClose(() => environments.close());
   const artifactsRoot = join(cacheDir, 'artifacts');
   await mkdir(artifactsRoot, { recursive: true, mode: 0o700 });
   const files = config.api
@@ -83,6 +91,7 @@ export async function startWorker(
     ...(files ? { projects: files.projects, uploadArtifacts: files.uploadArtifacts } : {}),
     selfTest: failedLayers(selfTest),
     warm,
+    environments,
     log: {
       info: (message) => log.info(message),
       warn: (message) => log.warn(message),

@@ -22,4 +22,35 @@ describe('hostEnvFrom', () => {
       allowUnsafeSandbox: false,
     });
   });
+
+  it('allows no package registry unless told, and reads the ones it is given', () => {
+    expect(hostEnvFrom({}).environments).toMatchObject({
+      pipIndexUrl: null,
+      npmRegistry: null,
+      named: {},
+      installWallTimeMs: 600_000,
+    });
+    const env = hostEnvFrom({
+      RUNBOX_PIP_INDEX_URL: 'https://pypi.org/simple',
+      RUNBOX_NPM_REGISTRY: 'https://registry.npmjs.org/',
+      RUNBOX_EGRESS_HOSTS: 'files.pythonhosted.org',
+      RUNBOX_ENVIRONMENTS: '{"science":{"description":"numbers","python":["numpy==2.1.3"]}}',
+    }).environments;
+    expect(env.pipIndexUrl).toBe('https://pypi.org/simple');
+    expect(env.named['science']?.python).toEqual(['numpy==2.1.3']);
+  });
+
+  it.each([
+    ['RUNBOX_PIP_INDEX_URL', 'ftp://mirror.example/simple'],
+    ['RUNBOX_NPM_REGISTRY', 'https://user:secret@registry.example/'],
+    ['RUNBOX_EGRESS_HOSTS', 'ftp://x'],
+    ['RUNBOX_ENVIRONMENTS', '{not json'],
+    ['RUNBOX_ENVIRONMENTS', '{"project":{"python":["x"]}}'],
+    ['RUNBOX_ENVIRONMENTS', '{"empty":{}}'],
+    ['RUNBOX_ENVIRONMENTS', '{"bad":{"python":["x; rm -rf /"]}}'],
+  ])('refuses %s=%s, naming the variable', (variable, value) => {
+    expect(() => hostEnvFrom({ [variable]: value })).toThrow(
+      expect.objectContaining({ code: 'CONFIG', variable }),
+    );
+  });
 });

@@ -82,6 +82,7 @@ export {
   toolRequestSchema,
   cellRequestSchema,
   outputFiltersSchema,
+  environmentNameSchema,
   runKindKey,
   MAX_STDIN_BYTES,
 } from './engine/run-request.ts';
@@ -137,6 +138,15 @@ export {
   type HostCapacity,
 } from './maximums-env.ts';
 export { ConfigError } from './config-error.ts';
+export { createEnvironmentStore, type EnvironmentStore } from './environments/environment-store.ts';
+export { EnvironmentRefusedError, InstallFailedError } from './environments/environment-errors.ts';
+export { EgressConfigError } from './environments/egress-allowlist.ts';
+export { EgressProxyError } from './environments/egress-proxy.ts';
+export {
+  PROJECT_ENVIRONMENT,
+  type EnvironmentSettings,
+  type NamedEnvironment,
+} from './environments/environment-settings.ts';
 export { claimSandboxDir, SandboxDirInUseError } from './sandbox/sandbox-dir-claim.ts';
 export * from './validation/validation-errors.ts';
 export { createToolCatalog, type ToolCatalog, type CatalogEntry } from './tools/tool-catalog.ts';

@@ -5,6 +5,10 @@ import type {
   CodeTooLargeError,
   ConfigError,
   DangerousPatternError,
+  EgressConfigError,
+  EgressProxyError,
+  EnvironmentRefusedError,
+  InstallFailedError,
   EventsUnavailableError,
   ExampleError,
   InvalidArtifactPathError,
@@ -106,6 +110,11 @@ export type RunboxError =
   | ExampleError
   | ProjectTooLargeError
   | ProjectCopyError
+  // dependency environments
+  | EnvironmentRefusedError
+  | InstallFailedError
+  | EgressConfigError
+  | EgressProxyError
   // artifacts
   | ArtifactOptionsError
   | InvalidArtifactPathError

@@ -87,6 +87,11 @@ const SAMPLES: readonly Error[] = [
   new executor.ExampleError('hello', 'tool', 'no such tool'),
   new executor.ProjectTooLargeError({ limit: 'bytes', value: 2_000, max: 1_000 }),
   new executor.ProjectCopyError('a.txt', 'EIO'),
+  // dependency environments
+  new executor.EnvironmentRefusedError('environment "project": no manifest'),
+  new executor.InstallFailedError('installing environment "project" failed'),
+  new executor.EgressConfigError('ftp://x', 'not http or https', 'an http:// or https:// URL'),
+  new executor.EgressProxyError('/run/p.sock', 'in use'),
   // artifacts
   new executor.ArtifactOptionsError('maxFiles must be positive'),
   new executor.InvalidArtifactPathError('../x', 'must be plain names'),
@@ -145,6 +150,8 @@ const RUNBOX_FAULTS = new Set([
   'ToolRegistryError',
   'ExampleError',
   'ProjectCopyError',
+  'EgressConfigError',
+  'EgressProxyError',
   'ArtifactOptionsError',
   'ConfigError',
   'InvalidUploadLimitError',

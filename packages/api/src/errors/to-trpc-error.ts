@@ -46,6 +46,12 @@ export const CODE_TO_TRPC = {
   EXAMPLE_INVALID: 'INTERNAL_SERVER_ERROR',
   PROJECT_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   PROJECT_COPY: 'INTERNAL_SERVER_ERROR',
+  // dependency environments: the request's (no manifest, no registry allowed, an unknown name)
+  ENVIRONMENT_REFUSED: 'BAD_REQUEST',
+  INSTALL_FAILED: 'BAD_REQUEST',
+  // the operator's egress settings, and the proxy's socket: runbox's own
+  EGRESS_CONFIG: 'INTERNAL_SERVER_ERROR',
+  EGRESS_PROXY: 'INTERNAL_SERVER_ERROR',
   // artifacts
   INVALID_ARTIFACT_OPTIONS: 'INTERNAL_SERVER_ERROR',
   INVALID_ARTIFACT_PATH: 'BAD_REQUEST',

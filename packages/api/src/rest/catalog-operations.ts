@@ -95,6 +95,33 @@ export const catalogOperations: readonly RestOperation[] = [
   },
   {
     method: 'GET',
+    path: '/environments',
+    operationId: 'listEnvironments',
+    tag: 'catalog',
+    summary: 'The dependency environments a run may pick (`environment`)',
+    description:
+      "`project` installs what a tool run's project lists (requirements.txt, pyproject.toml, package.json with package-lock.json), when a registry is allowed for it here (`project.python`, `project.node`); `named` are the environments the operator declared (RUNBOX_ENVIRONMENTS). Installs run sandboxed, reach only the allowed registries, and are cached by content.",
+    access: 'public',
+    procedure: 'environments.list',
+    inputFrom: 'none',
+    responses: [
+      procedureAnswer('environments.list', {
+        project: { python: true, node: false },
+        named: [
+          {
+            name: 'science',
+            description: 'numpy and pandas',
+            python: ['numpy==2.1.3', 'pandas'],
+            node: {},
+          },
+        ],
+      }),
+    ],
+    example: {},
+    handle: callsProcedure('environments.list'),
+  },
+  {
+    method: 'GET',
     path: '/limits',
     operationId: 'getLimits',
     tag: 'catalog',

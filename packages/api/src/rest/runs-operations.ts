@@ -136,7 +136,8 @@ export const runsOperations: readonly RestOperation[] = [
     tag: 'runs',
     summary: 'Create a run (and, with wait=true, answer with its output when it ends)',
     description:
-      'A snippet `{kind: "snippet", language, code, stdin?, entry?, files?, args?, env?, expectedOutput?, limits?}` or a tool run `{kind: "tool", toolId, projectId | exampleId, entry?, limits?}`. ' +
+      'A snippet `{kind: "snippet", language, code, stdin?, entry?, files?, args?, env?, expectedOutput?, environment?, limits?}` or a tool run `{kind: "tool", toolId, projectId | exampleId, entry?, args?, env?, stdin?, environment?, limits?}`. ' +
+      "`environment`: `project` installs the project's requirements.txt, pyproject.toml or package.json (+ package-lock.json) first, sandboxed and cached; another name picks an environment the server declares (GET /environments). " +
       'A snippet runs its entry (`entry`, default main.py, main.js, main.ts or main.sh) as `FILE ARGS...` with `env` added to its environment; the entry is `code`, or the file of `files` of that name when `code` is left out. ' +
       'With `expectedOutput` the ended run has a `verdict`: passed, or the first differing line (trailing whitespace and final newlines ignored, CRLF = LF). ' +
       'Without `wait` it answers 201 with the queued run at once. With `wait=true` it answers 200 with the ended run and its stdout and stderr, ' +

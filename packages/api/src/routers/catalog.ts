@@ -147,6 +147,36 @@ export const examplesRouter = router({
     ),
 });
 
+const environmentViewSchema = z.object({
+  /** Whether a project's own manifests can be installed here (a registry is allowed for them). */
+  project: z.object({ python: z.boolean(), node: z.boolean() }),
+  /** The environments the operator declared, by name, with their packages. */
+  named: z.array(
+    z.object({
+      name: z.string(),
+      description: z.string().nullable(),
+      python: z.array(z.string()),
+      node: z.record(z.string(), z.string()),
+    }),
+  ),
+});
+
+/** The environments a run may pick (`environment`): `project` and the operator's named ones. */
+export const environmentsRouter = router({
+  list: publicProcedure.output(environmentViewSchema).query(({ ctx }) => {
+    const settings = ctx.services.config.executor.environments;
+    return {
+      project: { python: settings.pipIndexUrl !== null, node: settings.npmRegistry !== null },
+      named: Object.entries(settings.named).map(([name, environment]) => ({
+        name,
+        description: environment.description ?? null,
+        python: [...(environment.python ?? [])],
+        node: { ...environment.node },
+      })),
+    };
+  }),
+});
+
 const limitValuesSchema = z.object({
   wallTimeMs: z.number(),
   memoryBytes: z.number(),

@@ -1,6 +1,7 @@
 import {
   LANGUAGES,
   RUN_STATES,
+  environmentNameSchema,
   expectedOutputSchema,
   fileSetIssues,
   limitsOverrideSchema,
@@ -136,6 +137,8 @@ export const snippetInputSchema = z
      * (runs.sendInput), closes it (runs.closeInput) and may signal it (runs.signal).
      */
     interactive: z.boolean().optional(),
+    /** A named environment the server declares (`environments.list`): its packages importable. */
+    environment: environmentNameSchema.optional(),
     limits: limitsOverrideSchema.optional(),
     outputFilters: outputFiltersSchema.optional(),
     /** POSTed the run's summary, signed, when it ends (docs/callbacks.md). */
@@ -162,6 +165,12 @@ export const createRunInputSchema = z.discriminatedUnion('kind', [
       /** Extra environment variables: the names a snippet may set. */
       env: snippetEnvSchema.optional(),
       stdin: z.string().max(1_048_576, 'stdin is limited to 1 MiB').optional(),
+      /**
+       * `project`: install what the project's requirements.txt, pyproject.toml or package.json
+       * (+ package-lock.json) list, sandboxed, from the registries the server allows, cached by
+       * their content; or a named environment the server declares.
+       */
+      environment: environmentNameSchema.optional(),
       limits: limitsOverrideSchema.optional(),
       outputFilters: outputFiltersSchema.optional(),
       callbackUrl: callbackUrlSchema.optional(),

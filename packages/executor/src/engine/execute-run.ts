@@ -3,7 +3,10 @@ import { runInSandbox, type PreparedCommand, type RunPhase } from '../run-path/r
 import type { SandboxSource } from '../run-path/sandbox-source.ts';
 import { snippetCommand } from '../run-path/snippet-command.ts';
 import type { EndState } from '../run-state.ts';
+import { EnvironmentRefusedError } from '../environments/environment-errors.ts';
+import { withEnvironment, type ReadyEnvironment } from '../environments/environment-store.ts';
 import type { SandboxHost } from '../sandbox/sandbox-host.ts';
+import type { OutputStream } from '../sandbox/sandbox-run.ts';
 import type { ProgramControl } from '../sandbox/sandbox-run.ts';
 import { SessionGoneError } from '../sessions/session-errors.ts';
 import type { Readable } from 'node:stream';
@@ -64,6 +67,8 @@ export function notStartedResult(
 function warmSourceFor(config: ExecutorConfig, request: RunRequest): SandboxSource | undefined {
   if (request.kind !== 'snippet') return undefined;
   if (request.env && Object.keys(request.env).length > 0) return undefined;
+  // An environment is bound into the sandbox when it starts: a warm one started without it.
+  if (request.environment !== undefined) return undefined;
   return config.warm?.sourceFor(request.language);
 }
 
@@ -76,6 +81,44 @@ function cellSourceFor(
   const sessions = config.sessions;
   if (!sessions) return { claim: () => Promise.reject(new SessionGoneError(request.sessionId)) };
   return sessions.cellSource({ sessionId: request.sessionId, code: request.code }, warn);
+}
+
+/**
+ * A run's environment, made ready in its prepare step (installed there when it is not cached,
+ * its output in the run's stderr): null for a run that asked for none.
+ */
+function environmentFor(
+  context: ExecuteRunContext,
+  record: RunRecord,
+  signal: AbortSignal,
+  onOutput: (stream: OutputStream, chunk: Buffer) => void,
+): (() => Promise<ReadyEnvironment>) | null {
+  const request = record.request;
+  if (request.kind === 'cell' || request.environment === undefined) return null;
+  const store = context.config.environments;
+  const name = request.environment;
+  if (!store)
+    return () =>
+      Promise.reject(new EnvironmentRefusedError('this server installs no environments'));
+  return () =>
+    store.ensure(
+      { environment: name, projectDir: request.kind === 'tool' ? request.projectDir : undefined },
+      {
+        runId: record.id,
+        // Install output is not the program's: stderr, never the stdout a verdict judges.
+        onOutput: (_stream, chunk) => onOutput('stderr', chunk),
+        signal,
+        onInternalError: context.onInternalError,
+      },
+    );
+}
+
+function environmentNote(ready: ReadyEnvironment): RunWarning {
+  return {
+    check: 'environment',
+    rule: ready.reused ? 'cached' : 'installed',
+    message: `environment "${ready.label}" ${ready.reused ? 'taken from the cache' : 'installed for this run and cached'} (${ready.key.slice(0, 12)})`,
+  };
 }
 
 function verdictJudgeFor(request: RunRequest): VerdictJudge | null {
@@ -153,20 +196,27 @@ export async function executeRun(
   });
   const prepare = prepareRequest(context, record);
   const request = record.request;
-  const sessionWarnings: RunWarning[] = [];
+  const runNotes: RunWarning[] = [];
+  const environment = environmentFor(context, record, control.signal, (stream, chunk) =>
+    pipeline.push(stream, chunk),
+  );
   let before: WorkspaceSnapshot | null = null;
   const outcome = await runInSandbox<InspectedWorkspace>(context.host, {
     runId: record.id,
     limits: record.limits,
     source:
       request.kind === 'cell'
-        ? cellSourceFor(config, request, (warning) => sessionWarnings.push(warning))
+        ? cellSourceFor(config, request, (warning) => runNotes.push(warning))
         : warmSourceFor(config, request),
     prepare: async (workspaceDir) => {
+      const ready = environment ? await environment() : null;
+      if (ready) runNotes.push(environmentNote(ready));
       const command = await prepare(workspaceDir);
       // A layered project's files are the project's, listed already; the run's are what differs.
       before = command.layer ? command.layer.contents : await inspector.snapshot(workspaceDir);
-      return command;
+      return ready
+        ? { ...command, env: withEnvironment(command.env, ready), mounts: ready.mounts }
+        : command;
     },
     stdin: context.stdin ?? (request.kind === 'cell' ? undefined : request.stdin),
     onProgram: context.onProgram,
@@ -192,10 +242,10 @@ export async function executeRun(
   if (!report)
     return {
       ...notStartedResult(record, interrupt(outcome.state), outcome.failure),
-      warnings: [...record.warnings, ...sessionWarnings],
+      warnings: [...record.warnings, ...runNotes],
     };
 
-  const warnings: RunWarning[] = [...record.warnings, ...sessionWarnings];
+  const warnings: RunWarning[] = [...record.warnings, ...runNotes];
   const delivered = Math.min(record.limits.outputBytes, report.stdoutBytes + report.stderrBytes);
   if (report.outputLimitExceeded && !pipeline.lineLimitHit()) {
     emit({

@@ -1,3 +1,4 @@
+import type { EnvironmentStore } from '../environments/environment-store.ts';
 import type { SandboxLimits } from '../sandbox/limits.ts';
 import type { SandboxHost } from '../sandbox/sandbox-host.ts';
 import type { RunPhase } from '../run-path/run-in-sandbox.ts';
@@ -131,6 +132,11 @@ export interface ExecutorConfig {
   artifactsRoot?: string | null;
   /** Sandboxes started ahead for snippet runs; null or absent: every run starts cold. */
   warm?: WarmSandboxes | null;
+  /**
+   * Where runs' dependency environments are installed and cached (environments/); null or
+   * absent: a run that asks for one is refused.
+   */
+  environments?: EnvironmentStore | null;
   /** The kernels of sessions, where cells run; null or absent: cells end `failed`. */
   sessions?: SessionKernels | null;
   hooks?: ExecutorHooks;

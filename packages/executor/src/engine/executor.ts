@@ -258,6 +258,14 @@ export function createExecutor(config: ExecutorConfig): Executor {
         await checkSyntaxInSandbox(host, request.language, request.code);
       return warnings;
     }
+    if (request.environment !== undefined) {
+      if (!config.environments)
+        throw new InvalidRunRequestError('environment', 'this server installs no environments');
+      await config.environments.check({
+        environment: request.environment,
+        projectDir: request.kind === 'tool' ? request.projectDir : undefined,
+      });
+    }
     if (request.kind === 'tool') {
       if (!config.tools) throw new InvalidRunRequestError('toolId', 'this executor runs no tools');
       return config.tools.check({

@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import {
+  ENVIRONMENT_NAME_PATTERN,
+  PROJECT_ENVIRONMENT,
+} from '../environments/environment-settings.ts';
 import { LANGUAGES } from '../languages/language.ts';
 import { limitsOverrideSchema } from '../sandbox/limits.ts';
 import { SESSION_LANGUAGES } from '../sessions/session-languages.ts';
@@ -20,6 +24,18 @@ export const MAX_STDIN_BYTES = 1024 * 1024;
  * phone, payment card and IBAN numbers with per-run tokens (`<EMAIL_1>`) before the output is
  * stored or streamed; unset takes the server's default (`RUNBOX_PII_FILTER`, off unless set).
  */
+/**
+ * The packages a run gets (environments/): `project` installs what its project's manifests list
+ * (requirements.txt, pyproject.toml, package.json with package-lock.json), any other name an
+ * environment the operator declared. Cached: the install runs once per distinct content.
+ */
+export const environmentNameSchema = z
+  .string()
+  .regex(
+    ENVIRONMENT_NAME_PATTERN,
+    `an environment is "${PROJECT_ENVIRONMENT}" or a name the server declares (a-z, 0-9, -)`,
+  );
+
 export const outputFiltersSchema = z.object({ pii: z.boolean().optional() }).strict();
 
 /**
@@ -43,6 +59,8 @@ export const snippetRequestSchema = z
     args: snippetArgsSchema.optional(),
     env: snippetEnvSchema.optional(),
     expectedOutput: expectedOutputSchema.optional(),
+    /** A named environment's packages (a snippet has no project: `project` is refused). */
+    environment: environmentNameSchema.optional(),
     /**
      * Keeps the program's stdin open after `stdin` (if any): more comes from the client while it
      * runs (Executor.sendInput), until it closes it (closeInput) or the run ends.
@@ -88,6 +106,7 @@ export const toolRequestSchema = z
       .optional(),
     limits: limitsOverrideSchema.optional(),
     outputFilters: outputFiltersSchema.optional(),
+    environment: environmentNameSchema.optional(),
   })
   .strict();
 

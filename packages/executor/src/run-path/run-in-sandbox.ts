@@ -2,6 +2,7 @@ import { layerUpperDir, makeProjectLayer, type ProjectLayer } from '../project/p
 import type { EndState } from '../run-state.ts';
 import { endStateOf } from '../sandbox/end-state.ts';
 import type { SandboxLimits } from '../sandbox/limits.ts';
+import type { ReadOnlyMount } from '../sandbox/sandbox-command.ts';
 import type { SandboxHost } from '../sandbox/sandbox-host.ts';
 import type { SandboxRunReport } from '../sandbox/sandbox-run.ts';
 import { hostPathPrefixes, scrubHostPaths } from './host-paths.ts';
@@ -17,6 +18,8 @@ export interface PreparedCommand {
    * its workspace: the workspace then holds only what the run writes, and `inspect` reads that.
    */
   layer?: ProjectLayer | null | undefined;
+  /** Read-only binds for this run alone (its dependency environment). */
+  mounts?: readonly ReadOnlyMount[] | undefined;
 }
 
 /** The phases of one run; an internal failure names the one it happened in. */
@@ -124,6 +127,7 @@ export async function runInSandbox<Inspected = undefined>(
         signal: job.signal,
         onProgram: job.onProgram,
         projectLayer: Boolean(command.layer),
+        mounts: command.mounts,
       });
     } catch (error) {
       return internal(error, 'start');

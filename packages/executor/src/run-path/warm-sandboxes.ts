@@ -281,10 +281,15 @@ export function createWarmSandboxes(
       async start(startOptions: StartOptions): Promise<SandboxRunReport> {
         started = true;
         const args = pool.runner.argumentsOf(startOptions.argv);
-        if (args === null || !sameEnv(startOptions.env, env) || startOptions.projectLayer) {
-          // Not this runner's run after all (or one whose /workspace is a project layer, which
-          // a started sandbox cannot take): the warm one goes, the run starts cold in the same
-          // workspace (its files are there already).
+        if (
+          args === null ||
+          !sameEnv(startOptions.env, env) ||
+          startOptions.projectLayer ||
+          (startOptions.mounts?.length ?? 0) > 0
+        ) {
+          // Not this runner's run after all (or one whose /workspace is a project layer, or that
+          // has binds of its own, which a started sandbox cannot take): the warm one goes, the
+          // run starts cold in the same workspace (its files are there already).
           await warm.sandbox.discard();
           return host.run({
             ...startOptions,

@@ -37,6 +37,8 @@ const run = promisify(execFile);
  */
 export type SandboxFilesMechanism = 'tmpfs' | 'directory';
 
+const SCRATCH_DIR = 'scratch';
+
 /** Where one piece of what the sandbox sees under /opt/runbox comes from. */
 export interface SandboxFileSource {
   /** On the host: a file or a directory. */
@@ -64,6 +66,12 @@ export interface SandboxFiles {
   readonly mechanism: SandboxFilesMechanism;
   /** This host's directory: `<parent>/<pid>-<random>`. */
   readonly root: string;
+  /**
+   * A directory runbox writes in while it runs (egress sockets, mount points of environments):
+   * a small tmpfs of its own with the 'tmpfs' mechanism, so that its binds name nothing of the
+   * host either; a plain directory otherwise.
+   */
+  readonly scratch: string;
   /**
    * True when no bind made from here shows a host path: the root of a tmpfs, or a directory at
    * the root of its filesystem. False: the sandbox's mountinfo names the sandbox directory, and
@@ -249,7 +257,20 @@ export async function prepareSandboxFiles(options: SandboxFilesOptions): Promise
     }
     // Reads as empty wherever it covers a /proc file; a file of ours, so its path is neutral too.
     await writeFile(join(root, 'empty'), '', { mode: 0o444 });
-    if (mechanism === 'tmpfs') await run('mount', ['-o', 'remount,ro', root]);
+    await mkdir(join(root, SCRATCH_DIR), { mode: 0o755 });
+    if (mechanism === 'tmpfs') {
+      await run('mount', ['-o', 'remount,ro', root]);
+      // Writable, and a filesystem of its own: what is made here at run time (an install's
+      // egress socket, the mount points of environments) shows no host path when bound either.
+      await run('mount', [
+        '-t',
+        'tmpfs',
+        '-o',
+        'mode=0755,nosuid,nodev,size=16m',
+        'runbox-scratch',
+        join(root, SCRATCH_DIR),
+      ]);
+    }
   } catch (error) {
     await detachMountsUnder(root, true).catch(() => {});
     await rm(root, { recursive: true, force: true }).catch(() => {});
@@ -272,6 +293,7 @@ export async function prepareSandboxFiles(options: SandboxFilesOptions): Promise
   return {
     mechanism,
     root,
+    scratch: join(root, SCRATCH_DIR),
     hidesHostLayout,
     tmpfsUnavailable,
     copiedBytes,

@@ -209,6 +209,7 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
     files: {
       mechanism: files.mechanism,
       root: files.root,
+      scratch: files.scratch,
       hidesHostLayout: files.hidesHostLayout,
       tmpfsUnavailable: files.tmpfsUnavailable,
       copiedBytes: files.copiedBytes,

@@ -56,6 +56,11 @@ export interface SandboxRunOptions {
    * seen at /workspace. Only a cold start can take one. @default false
    */
   projectLayer?: boolean | undefined;
+  /**
+   * Read-only binds for this run alone, after the host's own (a run's dependency environment, an
+   * install's egress socket). Sources should name nothing of the host: see ReadOnlyMount.
+   */
+  mounts?: readonly ReadOnlyMount[] | undefined;
 }
 
 /** The signals a caller may send a running program (interactive runs, session kernels). */
@@ -86,7 +91,7 @@ const KILL_PERSIST_MS = 5_000;
 /** What is fixed when the sandbox process starts: its namespaces, rlimits, files and program. */
 export type SandboxSpawnOptions = Pick<
   SandboxRunOptions,
-  'runId' | 'argv' | 'limits' | 'workspaceDir' | 'env' | 'runAs' | 'projectLayer'
+  'runId' | 'argv' | 'limits' | 'workspaceDir' | 'env' | 'runAs' | 'projectLayer' | 'mounts'
 > & {
   /**
    * `background`: started ahead of demand (a warm sandbox). Its cgroup has the lowest CPU weight
@@ -101,7 +106,7 @@ export type SandboxSpawnOptions = Pick<
 /** What a started sandbox is given when its run begins. */
 export type SandboxGoOptions = Omit<
   SandboxRunOptions,
-  'runId' | 'argv' | 'workspaceDir' | 'env' | 'runAs' | 'projectLayer'
+  'runId' | 'argv' | 'workspaceDir' | 'env' | 'runAs' | 'projectLayer' | 'mounts'
 > & {
   /** Bytes written to stdin before the run's own (a warm runner's instructions). */
   preamble?: Buffer | undefined;
@@ -174,7 +179,7 @@ export async function spawnSandbox(
     env: options.env,
     cgroupJoinFiles: cgroup.joinFiles,
     runAs: options.runAs ?? deps.runAs,
-    mounts: deps.mounts,
+    mounts: options.mounts?.length ? [...deps.mounts, ...options.mounts] : deps.mounts,
     tools: deps.tools,
     readyFd: options.readyFd,
     projectLayer: options.projectLayer,

@@ -1,0 +1,260 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { access, mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { listProject } from '../project/project-listings.ts';
+import type { RunPhase } from '../run-path/run-in-sandbox.ts';
+import type { ReadOnlyMount } from '../sandbox/sandbox-command.ts';
+import type { SandboxHost } from '../sandbox/sandbox-host.ts';
+import type { OutputStream } from '../sandbox/sandbox-run.ts';
+import { EnvironmentRefusedError } from './environment-errors.ts';
+import {
+  environmentKey,
+  namedPlan,
+  planRefusal,
+  projectPlan,
+  type InstallPlan,
+} from './environment-plan.ts';
+import { PROJECT_ENVIRONMENT, type EnvironmentSettings } from './environment-settings.ts';
+import { installEnvironment } from './install-environment.ts';
+
+const run = promisify(execFile);
+
+/** Where an environment appears inside the sandbox. */
+export const SANDBOX_ENV_PYTHON = '/opt/runbox-env/python';
+/** Node finds packages in /node_modules from anywhere under /workspace, CommonJS and ESM alike. */
+export const SANDBOX_ENV_NODE_MODULES = '/node_modules';
+
+/** What a run asks for: `project` (its project's manifests) or a named environment. */
+export interface EnvironmentRequest {
+  environment: string;
+  /** The project of a tool run; absent for a snippet. */
+  projectDir?: string | undefined;
+}
+
+/** An environment ready for a run: its binds and the variables that find it. */
+export interface ReadyEnvironment {
+  key: string;
+  label: string;
+  mounts: ReadOnlyMount[];
+  /** Set on the run's environment; PYTHONPATH and PATH are added to, not replaced. */
+  pythonPath: string | null;
+  binDirs: string[];
+  /** Taken from the cache (true) or installed for this run (false). */
+  reused: boolean;
+}
+
+export interface EnvironmentStore {
+  readonly settings: EnvironmentSettings;
+  /** Refuses what could never be installed (EnvironmentRefusedError); installs nothing. */
+  check(request: EnvironmentRequest): Promise<void>;
+  /** The environment, from the cache or installed now (its output to onOutput). */
+  ensure(
+    request: EnvironmentRequest,
+    options: {
+      runId: string;
+      onOutput?: ((stream: OutputStream, chunk: Buffer) => void) | undefined;
+      signal?: AbortSignal | undefined;
+      onInternalError?: ((error: unknown, phase: RunPhase) => void) | undefined;
+    },
+  ): Promise<ReadyEnvironment>;
+  close(): Promise<void>;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A run's environment variables with an environment's added (PYTHONPATH and PATH extended at the end). */
+export function withEnvironment(
+  env: Readonly<Record<string, string>>,
+  ready: Pick<ReadyEnvironment, 'pythonPath' | 'binDirs'>,
+): Record<string, string> {
+  const result = { ...env };
+  if (ready.pythonPath)
+    result['PYTHONPATH'] = result['PYTHONPATH']
+      ? `${result['PYTHONPATH']}:${ready.pythonPath}`
+      : ready.pythonPath;
+  // After the sandbox's own: a package's `python3` or `node` script never replaces the tool's.
+  if (ready.binDirs.length > 0)
+    result['PATH'] = [result['PATH'] ?? '/usr/bin:/bin', ...ready.binDirs].join(':');
+  return result;
+}
+
+/**
+ * Environments cached by what decides their content (environment-plan.ts environmentKey), in
+ * `dir`, shared by every run and project that asks for the same thing. An environment is made
+ * once (concurrent runs that need it wait for the one install), under a temporary name, and
+ * renamed into place whole: a half-made one is never used. Runs see it read-only. When runbox may
+ * mount (a tmpfs for the sandbox's own files), each is shown through a read-only overlay mounted
+ * under those files, with relative layer names, so the sandbox's mountinfo names nothing of the
+ * host; otherwise it is bound from where it is.
+ */
+export function createEnvironmentStore(options: {
+  host: SandboxHost;
+  dir: string;
+  settings: EnvironmentSettings;
+}): EnvironmentStore {
+  const { host, dir, settings } = options;
+  const installs = new Map<string, Promise<void>>();
+  const views = new Map<string, Promise<string>>();
+  let runtimes: Promise<{ python: string; node: string }> | null = null;
+  let closed = false;
+
+  const versions = (): Promise<{ python: string; node: string }> => {
+    runtimes ??= run('python3', ['--version']).then(({ stdout }) => ({
+      python: stdout.trim(),
+      node: process.version,
+    }));
+    return runtimes;
+  };
+
+  async function planOf(request: EnvironmentRequest): Promise<InstallPlan> {
+    let plan: InstallPlan;
+    if (request.environment === PROJECT_ENVIRONMENT) {
+      if (!request.projectDir)
+        throw new EnvironmentRefusedError(
+          `environment "${PROJECT_ENVIRONMENT}" needs a project (a snippet has no manifests); pick a named environment instead`,
+        );
+      const listing = await listProject(request.projectDir);
+      plan = await projectPlan(
+        request.projectDir,
+        listing.files.map((file) => file.path),
+      );
+    } else {
+      const named = settings.named[request.environment];
+      if (!named) {
+        const names = Object.keys(settings.named);
+        throw new EnvironmentRefusedError(
+          `unknown environment "${request.environment}": ${names.length > 0 ? `this server has ${names.map((name) => `"${name}"`).join(', ')}, and "${PROJECT_ENVIRONMENT}" for a project's own manifests` : `this server declares none (RUNBOX_ENVIRONMENTS); "${PROJECT_ENVIRONMENT}" installs a project's own manifests`}`,
+        );
+      }
+      plan = namedPlan(request.environment, named);
+    }
+    const refusal = planRefusal(plan, settings);
+    if (refusal) throw new EnvironmentRefusedError(refusal);
+    return plan;
+  }
+
+  /** The directory runs bind from: an overlay of the stored one, or the stored one itself. */
+  function viewOf(key: string): Promise<string> {
+    let view = views.get(key);
+    if (!view) {
+      view = (async () => {
+        const stored = join(dir, key);
+        if (host.files.mechanism !== 'tmpfs') return stored;
+        const mountPoint = join(host.files.scratch, 'env', key);
+        await mkdir(mountPoint, { recursive: true, mode: 0o755 });
+        await mkdir(join(dir, '.empty'), { recursive: true, mode: 0o755 });
+        try {
+          await run(
+            host.tools.mount,
+            [
+              '-n',
+              '-i',
+              '-t',
+              'overlay',
+              '-o',
+              `ro,nosuid,nodev,lowerdir=${key}:.empty`,
+              'runbox-env',
+              mountPoint,
+            ],
+            { cwd: dir },
+          );
+          return mountPoint;
+        } catch {
+          return stored;
+        }
+      })();
+      views.set(key, view);
+      view.catch(() => views.delete(key));
+    }
+    return view;
+  }
+
+  async function install(
+    key: string,
+    plan: InstallPlan,
+    installOptions: Parameters<EnvironmentStore['ensure']>[1],
+  ): Promise<void> {
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    const building = join(dir, `.build-${key}-${randomBytes(4).toString('hex')}`);
+    await mkdir(building, { mode: 0o755 });
+    try {
+      await installEnvironment({
+        host,
+        plan,
+        settings,
+        runId: `${installOptions.runId}-install`,
+        destDir: building,
+        onOutput: installOptions.onOutput,
+        signal: installOptions.signal,
+        onInternalError: installOptions.onInternalError,
+      });
+      try {
+        await rename(building, join(dir, key));
+      } catch (error) {
+        // Made meanwhile by another process on the same directory: theirs is as good.
+        if (!(await exists(join(dir, key)))) throw error;
+      }
+    } finally {
+      await rm(building, { recursive: true, force: true });
+    }
+  }
+
+  return {
+    settings,
+    async check(request) {
+      await planOf(request);
+    },
+    async ensure(request, ensureOptions) {
+      if (closed) throw new Error('the environment store is closed');
+      const plan = await planOf(request);
+      const key = environmentKey(plan, settings, await versions());
+      let reused = await exists(join(dir, key));
+      if (!reused) {
+        let pending = installs.get(key);
+        if (pending) reused = true;
+        else {
+          pending = install(key, plan, ensureOptions);
+          installs.set(key, pending);
+          void pending.then(
+            () => installs.delete(key),
+            () => installs.delete(key),
+          );
+        }
+        await pending;
+      }
+      const view = await viewOf(key);
+      const mounts: ReadOnlyMount[] = [];
+      const binDirs: string[] = [];
+      let pythonPath: string | null = null;
+      if (await exists(join(view, 'python'))) {
+        mounts.push({ source: join(view, 'python'), dest: SANDBOX_ENV_PYTHON });
+        pythonPath = SANDBOX_ENV_PYTHON;
+        binDirs.push(`${SANDBOX_ENV_PYTHON}/bin`);
+      }
+      if (await exists(join(view, 'node_modules'))) {
+        mounts.push({ source: join(view, 'node_modules'), dest: SANDBOX_ENV_NODE_MODULES });
+        binDirs.push(`${SANDBOX_ENV_NODE_MODULES}/.bin`);
+      }
+      return { key, label: plan.label, mounts, pythonPath, binDirs, reused };
+    },
+    async close() {
+      closed = true;
+      await Promise.allSettled(installs.values());
+      for (const view of views.values()) {
+        const path = await view.catch(() => null);
+        if (path?.startsWith(host.files.scratch))
+          await run('umount', ['-l', '--', path]).catch(() => {});
+      }
+      views.clear();
+    },
+  };
+}

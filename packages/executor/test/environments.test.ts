@@ -1,0 +1,322 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createExecutor } from '../src/engine/executor.ts';
+import type { Executor, ExecutorConfig } from '../src/engine/executor-types.ts';
+import type { RunEvent, RunResult } from '../src/engine/run-events.ts';
+import type { RunRequest } from '../src/engine/run-request.ts';
+import { EnvironmentRefusedError } from '../src/environments/environment-errors.ts';
+import type { EnvironmentSettings } from '../src/environments/environment-settings.ts';
+import {
+  createEnvironmentStore,
+  type EnvironmentStore,
+} from '../src/environments/environment-store.ts';
+import { forgetProjectListings } from '../src/project/project-listings.ts';
+import { parseMountInfo } from '../src/sandbox/mount-table.ts';
+import { createSandboxHost, type SandboxHost } from '../src/sandbox/sandbox-host.ts';
+import { createToolCatalog } from '../src/tools/tool-catalog.ts';
+import { startPackageIndex, type PackageIndex } from './support/package-index.ts';
+import { processesOfUid } from './support/sandbox-harness.ts';
+import { claimTestUid } from './support/test-uid.ts';
+
+/**
+ * Dependency environments for real (environments/): pip and npm run inside the sandbox, reach the
+ * test's own package index only through the egress proxy, and what they install is cached and
+ * bound read-only into later runs. Nothing here touches the outside network.
+ */
+
+const asRoot = process.getuid?.() === 0;
+const suffix = randomBytes(3).toString('hex');
+const sandboxUid = claimTestUid(64_100, 800);
+const stateDir = join(tmpdir(), `runbox-test-env-${suffix}`);
+let host: SandboxHost;
+let index: PackageIndex;
+let elsewhere: PackageIndex;
+let projects: string;
+let environmentsDir: string;
+let store: EnvironmentStore;
+let executor: Executor;
+
+const GREETING = 'VALUE = "from the test index"\n';
+
+beforeAll(async () => {
+  if (!asRoot) return;
+  index = await startPackageIndex({
+    python: [
+      {
+        name: 'tiny-greeting',
+        version: '1.0.0',
+        modules: { 'tiny_greeting/__init__.py': GREETING },
+      },
+      {
+        name: 'greeter-app',
+        version: '2.0.0',
+        modules: {
+          'greeter_app.py':
+            'import tiny_greeting\ndef greet():\n    return "app says " + tiny_greeting.VALUE\n',
+        },
+        requires: ['tiny-greeting>=1.0'],
+      },
+    ],
+    npm: [
+      {
+        name: 'tiny-pad',
+        version: '1.2.3',
+        files: { 'index.js': "module.exports = { pad: (s) => '[' + s + ']' };\n" },
+        main: 'index.js',
+      },
+    ],
+  });
+  // A registry the operator did not allow: nothing may reach it.
+  elsewhere = await startPackageIndex({
+    python: [
+      { name: 'elsewhere-pkg', version: '1.0.0', modules: { 'elsewhere_pkg.py': 'X = 1\n' } },
+    ],
+  });
+  host = await createSandboxHost({
+    stateDir,
+    cgroupGroupName: `runbox-test-env-${suffix}`,
+    sandboxUid,
+  });
+  projects = await mkdtemp(join(tmpdir(), 'runbox-env-projects-'));
+  environmentsDir = join(stateDir, 'environments-store');
+  const settings: EnvironmentSettings = {
+    pipIndexUrl: index.pipIndexUrl,
+    npmRegistry: index.npmRegistry,
+    egressHosts: '',
+    named: { greetings: { python: ['tiny-greeting==1.0.0'] } },
+    installWallTimeMs: 180_000,
+  };
+  store = createEnvironmentStore({ host, dir: environmentsDir, settings });
+  const tools = await createToolCatalog(host, { probe: false });
+  executor = createExecutor({
+    host,
+    concurrency: 2,
+    tools,
+    syntaxCheck: false,
+    environments: store,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  if (!asRoot) return;
+  await executor.shutdown({ deadlineMs: 2_000 });
+  await store.close();
+  await host.close();
+  await index.close();
+  await elsewhere.close();
+  await rm(stateDir, { recursive: true, force: true });
+  await rm(projects, { recursive: true, force: true });
+  forgetProjectListings();
+  expect(processesOfUid(sandboxUid)).toEqual([]);
+});
+
+async function project(name: string, files: Record<string, string>): Promise<string> {
+  const dir = join(projects, name);
+  await mkdir(dir, { recursive: true });
+  for (const [file, content] of Object.entries(files)) await writeFile(join(dir, file), content);
+  return dir;
+}
+
+interface Ended {
+  result: RunResult;
+  stdout: string;
+  stderr: string;
+}
+
+async function runToEnd(request: RunRequest, on: Executor = executor): Promise<Ended> {
+  const run = await on.submit(request);
+  const events: RunEvent[] = [];
+  for await (const event of on.events(run.id)) events.push(event);
+  const end = events.find((event) => event.type === 'end');
+  if (end?.type !== 'end') throw new Error('no end');
+  const text = (stream: 'stdout' | 'stderr'): string =>
+    events
+      .flatMap((event) => (event.type === 'output' && event.stream === stream ? [event.text] : []))
+      .join('\n');
+  return { result: end.result, stdout: text('stdout'), stderr: text('stderr') };
+}
+
+const MAIN_PY = `
+import greeter_app, tiny_greeting, sys, urllib.request
+print(greeter_app.greet())
+print("found in", tiny_greeting.__file__)
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=3)
+    print("network: reached")
+except Exception as error:
+    print("network: none")
+print("".join(open("/proc/self/mountinfo").readlines()))
+`;
+
+describe.runIf(asRoot)('dependency environments', () => {
+  it('installs a project requirements.txt through the egress proxy, and the run imports it without network of its own', async () => {
+    const dir = await project('py-app', {
+      'requirements.txt': 'greeter-app==2.0.0\n',
+      'main.py': MAIN_PY,
+    });
+    const first = await runToEnd({
+      kind: 'tool',
+      toolId: 'python',
+      projectDir: dir,
+      environment: 'project',
+      args: [`${index.url}/simple/`],
+    });
+    expect(first.result.error).toBeNull();
+    expect(first.result.state).toBe('completed');
+    expect(first.stdout).toContain('app says from the test index');
+    expect(first.stdout).toContain('found in /opt/runbox-env/python/tiny_greeting/__init__.py');
+    // The run's own network is off: the index it could name is not reachable from inside.
+    expect(first.stdout).toContain('network: none');
+    // The install's output is the run's stderr, never its stdout.
+    expect(first.stderr).toContain('runbox-install: python: pip install');
+    expect(first.stdout).not.toContain('runbox-install');
+    expect(first.result.warnings).toContainEqual(
+      expect.objectContaining({ check: 'environment', rule: 'installed' }),
+    );
+    expect(index.requests).toEqual(
+      expect.arrayContaining(['/simple/greeter-app/', '/simple/tiny-greeting/']),
+    );
+    // mountinfo names nothing of the host: not the store, not the sandbox directory.
+    const mounts = parseMountInfo(
+      first.stdout.slice(first.stdout.indexOf('network: none') + 'network: none'.length).trim(),
+    );
+    expect(mounts.map((mount) => mount.mountPoint)).toContain('/opt/runbox-env/python');
+    expect(first.stdout).not.toContain(stateDir);
+
+    // The second run takes the cache: no request reaches the index.
+    const fetched = index.requests.length;
+    const second = await runToEnd({
+      kind: 'tool',
+      toolId: 'python',
+      projectDir: dir,
+      environment: 'project',
+      args: [`${index.url}/simple/`],
+    });
+    expect(second.result.state).toBe('completed');
+    expect(second.stdout).toContain('app says from the test index');
+    expect(second.stderr).not.toContain('runbox-install');
+    expect(second.result.warnings).toContainEqual(
+      expect.objectContaining({ check: 'environment', rule: 'cached' }),
+    );
+    expect(index.requests.length).toBe(fetched);
+    // One environment, stored whole; nothing half-made left beside it.
+    const stored = (await readdir(environmentsDir)).filter((name) => !name.startsWith('.empty'));
+    expect(stored).toHaveLength(1);
+  }, 240_000);
+
+  it('fails the run, naming the package, when the index has no such package', async () => {
+    const dir = await project('py-missing', {
+      'requirements.txt': 'no-such-package-rb==1.0\n',
+      'main.py': 'print("never")\n',
+    });
+    const ended = await runToEnd({
+      kind: 'tool',
+      toolId: 'python',
+      projectDir: dir,
+      environment: 'project',
+    });
+    expect(ended.result.state).toBe('failed');
+    expect(ended.result.error).toMatch(
+      /installing environment "project" failed \(exit status \d+\): package "no-such-package-rb==1.0" was not found/,
+    );
+    expect(ended.stdout).not.toContain('never');
+  }, 240_000);
+
+  it('refuses a registry the operator did not allow, and nothing reaches it', async () => {
+    const dir = await project('py-elsewhere', {
+      'requirements.txt': `--extra-index-url ${elsewhere.pipIndexUrl}\nelsewhere-pkg==1.0.0\n`,
+      'main.py': 'print("never")\n',
+    });
+    const ended = await runToEnd({
+      kind: 'tool',
+      toolId: 'python',
+      projectDir: dir,
+      environment: 'project',
+    });
+    expect(ended.result.state).toBe('failed');
+    expect(ended.result.error).toContain(`127.0.0.1:${elsewhere.port}`);
+    expect(ended.result.error).toContain('not an allowed package registry');
+    expect(ended.stderr).toContain('runbox-install: refused');
+    expect(elsewhere.requests).toEqual([]);
+  }, 240_000);
+
+  it('installs a package.json with its package-lock.json (npm ci), found by require from the workspace', async () => {
+    const dir = await project('node-app', {
+      'package.json': JSON.stringify({
+        name: 'node-app',
+        version: '1.0.0',
+        dependencies: { 'tiny-pad': '1.2.3' },
+      }),
+      'package-lock.json': index.npmLockfile({ 'tiny-pad': '1.2.3' }, 'node-app'),
+      'index.js': "console.log(require('tiny-pad').pad('padded'));\n",
+    });
+    const ended = await runToEnd({
+      kind: 'tool',
+      toolId: 'node',
+      projectDir: dir,
+      environment: 'project',
+    });
+    expect(ended.result.error).toBeNull();
+    expect(ended.result.state).toBe('completed');
+    expect(ended.stdout).toContain('[padded]');
+    expect(ended.stderr).toContain('runbox-install: node: npm ci');
+  }, 240_000);
+
+  it("gives a snippet an operator's named environment", async () => {
+    const ended = await runToEnd({
+      kind: 'snippet',
+      language: 'python',
+      code: 'import tiny_greeting\nprint(tiny_greeting.VALUE)\n',
+      environment: 'greetings',
+    });
+    expect(ended.result.error).toBeNull();
+    expect(ended.stdout).toContain('from the test index');
+  }, 240_000);
+
+  it('refuses at create what could never be installed, naming why', async () => {
+    const bare = await project('no-manifest', { 'main.py': 'print(1)\n' });
+    await expect(
+      executor.submit({ kind: 'tool', toolId: 'python', projectDir: bare, environment: 'project' }),
+    ).rejects.toThrow(/this project has none at its root \(requirements.txt/);
+    await expect(
+      executor.submit({ kind: 'snippet', language: 'python', code: '1', environment: 'nope' }),
+    ).rejects.toThrow(/unknown environment "nope": this server has "greetings"/);
+    await expect(
+      executor.submit({ kind: 'snippet', language: 'python', code: '1', environment: 'project' }),
+    ).rejects.toBeInstanceOf(EnvironmentRefusedError);
+
+    // A server that allows no registry (the default) says how to allow one.
+    const closedStore = createEnvironmentStore({
+      host,
+      dir: join(stateDir, 'closed-store'),
+      settings: { ...store.settings, pipIndexUrl: null, npmRegistry: null },
+    });
+    const config: ExecutorConfig = {
+      host,
+      tools: await createToolCatalog(host, { probe: false }),
+      syntaxCheck: false,
+      environments: closedStore,
+    };
+    const closed = createExecutor(config);
+    const withRequirements = await project('closed', {
+      'requirements.txt': 'tiny-greeting\n',
+      'main.py': 'print(1)\n',
+    });
+    try {
+      await expect(
+        closed.submit({
+          kind: 'tool',
+          toolId: 'python',
+          projectDir: withRequirements,
+          environment: 'project',
+        }),
+      ).rejects.toThrow(/no package registry is allowed on this server.*RUNBOX_PIP_INDEX_URL/);
+    } finally {
+      await closed.shutdown({ deadlineMs: 1_000 });
+      await closedStore.close();
+    }
+  });
+});

@@ -90,6 +90,11 @@ export default defineConfig({
       // One warm Python sandbox: the pool is on (the admin page shows it) without the default's
       // four sandboxes idling beside the runs of the suite on a small machine.
       RUNBOX_WARM_SANDBOXES: 'python=1',
+      // environments.spec.ts: one named environment; no registry allowed, so the form shows it
+      // unavailable, with the reason.
+      RUNBOX_ENVIRONMENTS: JSON.stringify({
+        science: { description: 'numpy for number crunching', python: ['numpy'] },
+      }),
       NEXT_TELEMETRY_DISABLED: '1',
     },
   },

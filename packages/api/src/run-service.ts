@@ -61,6 +61,7 @@ export function toRunView(
     stdin: request?.stdin ?? null,
     ...(request?.args ? { args: [...request.args] } : {}),
     ...(request?.env ? { env: { ...request.env } } : {}),
+    ...(request?.environment !== undefined ? { environment: request.environment } : {}),
     state: run.state,
     queuedAt: run.queuedAt,
     startedAt: run.startedAt,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Executor } from '../src/engine/executor.ts';
 import type { RunRequest } from '../src/engine/run-request.ts';
+import { NO_ENVIRONMENTS } from '../src/environments/environment-settings.ts';
 import { createEnvironmentStore } from '../src/environments/environment-store.ts';
 import { createToolCatalog } from '../src/tools/tool-catalog.ts';
 import { startPackageIndex } from '../test/support/package-index.ts';
@@ -53,13 +54,7 @@ await section(`environment start: a cached environment against none, ${ROUNDS} r
     const store = createEnvironmentStore({
       host,
       dir: join(root, 'environments'),
-      settings: {
-        pipIndexUrl: index.pipIndexUrl,
-        npmRegistry: null,
-        egressHosts: '',
-        named: {},
-        installWallTimeMs: 300_000,
-      },
+      settings: { ...NO_ENVIRONMENTS, pipIndexUrl: index.pipIndexUrl },
     });
     try {
       const tools = await createToolCatalog(host, { probe: false });

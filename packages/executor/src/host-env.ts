@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from './config-error.ts';
 import { allowedOriginOf, parseEgressHosts } from './environments/egress-allowlist.ts';
 import {
+  DEFAULT_ENVIRONMENTS_MAX_BYTES,
   DEFAULT_INSTALL_WALL_TIME_MS,
   namedEnvironmentsSchema,
   type EnvironmentSettings,
@@ -32,6 +33,12 @@ const hostEnvSchema = z.object({
     .min(10_000)
     .max(3_600_000)
     .default(DEFAULT_INSTALL_WALL_TIME_MS),
+  RUNBOX_ENVIRONMENTS_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024 ** 3)
+    .max(1024 ** 4)
+    .default(DEFAULT_ENVIRONMENTS_MAX_BYTES),
 });
 
 export interface HostEnv {
@@ -74,6 +81,7 @@ function environmentSettingsFrom(value: z.infer<typeof hostEnvSchema>): Environm
     egressHosts: value.RUNBOX_EGRESS_HOSTS,
     named: parsed.data,
     installWallTimeMs: value.RUNBOX_INSTALL_WALL_TIME_MS,
+    maxBytes: value.RUNBOX_ENVIRONMENTS_MAX_BYTES,
   };
 }
 

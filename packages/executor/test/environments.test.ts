@@ -8,7 +8,10 @@ import type { Executor, ExecutorConfig } from '../src/engine/executor-types.ts';
 import type { RunEvent, RunResult } from '../src/engine/run-events.ts';
 import type { RunRequest } from '../src/engine/run-request.ts';
 import { EnvironmentRefusedError } from '../src/environments/environment-errors.ts';
-import type { EnvironmentSettings } from '../src/environments/environment-settings.ts';
+import {
+  NO_ENVIRONMENTS,
+  type EnvironmentSettings,
+} from '../src/environments/environment-settings.ts';
 import {
   createEnvironmentStore,
   type EnvironmentStore,
@@ -83,9 +86,9 @@ beforeAll(async () => {
   projects = await mkdtemp(join(tmpdir(), 'runbox-env-projects-'));
   environmentsDir = join(stateDir, 'environments-store');
   const settings: EnvironmentSettings = {
+    ...NO_ENVIRONMENTS,
     pipIndexUrl: index.pipIndexUrl,
     npmRegistry: index.npmRegistry,
-    egressHosts: '',
     named: { greetings: { python: ['tiny-greeting==1.0.0'] } },
     installWallTimeMs: 180_000,
   };
@@ -203,8 +206,9 @@ describe.runIf(asRoot)('dependency environments', () => {
     );
     expect(index.requests.length).toBe(fetched);
     // One environment, stored whole; nothing half-made left beside it.
-    const stored = (await readdir(environmentsDir)).filter((name) => !name.startsWith('.empty'));
-    expect(stored).toHaveLength(1);
+    const stored = await readdir(environmentsDir);
+    expect(stored.filter((name) => /^[0-9a-f]{32}$/.test(name))).toHaveLength(1);
+    expect(stored.filter((name) => name.startsWith('.build-'))).toEqual([]);
   }, 240_000);
 
   it('fails the run, naming the package, when the index has no such package', async () => {
@@ -319,4 +323,65 @@ describe.runIf(asRoot)('dependency environments', () => {
       await closedStore.close();
     }
   });
+
+  it('keeps the store within its cap: the least recently used go, never one a run is using', async () => {
+    const small = createEnvironmentStore({
+      host,
+      dir: join(stateDir, 'small-store'),
+      // Smaller than any environment: every install removes all the others it may.
+      settings: { ...store.settings, maxBytes: 1 },
+    });
+    const tools = await createToolCatalog(host, { probe: false });
+    const capped = createExecutor({
+      host,
+      concurrency: 2,
+      tools,
+      syntaxCheck: false,
+      environments: small,
+    });
+    const first = await project('capped-first', {
+      'requirements.txt': 'tiny-greeting==1.0.0\n',
+      'main.py':
+        'import sys, time\nimport tiny_greeting\nprint(tiny_greeting.VALUE, flush=True)\ntime.sleep(float(sys.argv[1]))\n',
+    });
+    const second = await project('capped-second', {
+      'requirements.txt': 'greeter-app==2.0.0\n',
+      'main.py': 'import greeter_app\nprint(greeter_app.greet())\n',
+    });
+    const stored = async (): Promise<string[]> =>
+      (await readdir(join(stateDir, 'small-store'))).filter((name) => /^[0-9a-f]{32}$/.test(name));
+    try {
+      const run = (dir: string, args: string[] = []): Promise<Ended> =>
+        runToEnd(
+          { kind: 'tool', toolId: 'python', projectDir: dir, environment: 'project', args },
+          capped,
+        );
+      expect((await run(first, ['0'])).result.state).toBe('completed');
+      const [firstKey] = await stored();
+      // The first is in use (its run sleeps) while the second installs: it stays.
+      const using = run(first, ['3']);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const installed = await run(second);
+      expect(installed.result.state).toBe('completed');
+      expect(await stored()).toHaveLength(2);
+      expect((await using).stdout).toContain('from the test index');
+      // Not in use any more: the next install removes it, least recently used first.
+      const again = await run(second);
+      expect(again.result.warnings).toContainEqual(expect.objectContaining({ rule: 'cached' }));
+      const third = await project('capped-third', {
+        'requirements.txt': 'tiny-greeting\n',
+        'main.py': 'import tiny_greeting\nprint(tiny_greeting.VALUE)\n',
+      });
+      expect((await run(third)).result.state).toBe('completed');
+      const left = await stored();
+      expect(left).toHaveLength(1);
+      expect(left).not.toContain(firstKey);
+      // Removed means installed again when asked for.
+      const back = await run(first, ['0']);
+      expect(back.result.warnings).toContainEqual(expect.objectContaining({ rule: 'installed' }));
+    } finally {
+      await capped.shutdown({ deadlineMs: 1_000 });
+      await small.close();
+    }
+  }, 240_000);
 });

@@ -2,13 +2,21 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter, useSearchParams } from 'next/navigation';
-import { useEffect, useId, useRef, useState, type DragEvent, type FormEvent } from 'react';
+import { useEffect, useId, useMemo, useRef, useState, type DragEvent, type FormEvent } from 'react';
 import { CodeEditor, type EditorLanguage } from '@/components/code-editor';
 import { CallbackField } from '@/components/callback-field';
+import { EnvironmentField } from '@/components/environment-field';
 import { LimitFields } from '@/components/limit-fields';
 import { SnippetOptions } from '@/components/snippet-options';
 import { ToolArgumentsFields } from '@/components/tool-arguments';
 import { fieldError } from '@/lib/deliveries';
+import {
+  environmentChoices,
+  environmentInput,
+  NO_ENVIRONMENT,
+  pickedEnvironment,
+  type EnvironmentTarget,
+} from '@/lib/environments';
 import { formatBytes, formatDuration, runTitle } from '@/lib/format';
 import {
   EMPTY_LIMIT_INPUTS,
@@ -322,10 +330,13 @@ export function NewRun() {
   const [envText, setEnvText] = useState('');
   const [toolStdin, setToolStdin] = useState('');
   const [envProblem, setEnvProblem] = useState<string | null>(null);
+  // The dependency environment picked (environments.list); none unless one is.
+  const [environment, setEnvironment] = useState<string>(NO_ENVIRONMENT);
 
   const examples = useQuery(trpc.examples.list.queryOptions());
   const tools = useQuery(trpc.tools.list.queryOptions());
   const serverLimits = useQuery(trpc.limits.get.queryOptions());
+  const environments = useQuery(trpc.environments.list.queryOptions());
   const create = useMutation(trpc.runs.create.mutationOptions());
 
   // "Run again" (from the history or a run's page): the same snippet, or the same tool on the
@@ -368,6 +379,7 @@ export function NewRun() {
       }
     }
     setLimitInputs(inputsFromLimits(run.limits));
+    setEnvironment(run.environment ?? NO_ENVIRONMENT);
   }, [again.data]);
   useEffect(() => {
     const run = again.data;
@@ -402,6 +414,19 @@ export function NewRun() {
   }, [tools.data, toolId]);
 
   const selectedTool = tools.data?.find((t) => t.id === toolId);
+  // A project's own manifests for an uploaded project only: an example's tool run and a snippet
+  // are offered the named environments.
+  const environmentChoiceList = useMemo(() => {
+    const target: EnvironmentTarget =
+      source === 'snippet'
+        ? { kind: 'snippet' }
+        : source === 'example'
+          ? { kind: 'example' }
+          : { kind: 'upload', files: project ? project.files.map((file) => file.path) : null };
+    return environmentChoices(environments.data, target);
+  }, [environments.data, source, project]);
+  // What is sent: a pick that is not offered for this source, or cannot work here, is none.
+  const pickedEnv = pickedEnvironment(environment, environmentChoiceList);
   const ready =
     source === 'snippet'
       ? code.trim().length > 0
@@ -442,6 +467,7 @@ export function NewRun() {
             code,
             ...(stdin ? { stdin } : {}),
             ...('additions' in snippetParts ? snippetParts.additions : {}),
+            ...environmentInput(pickedEnv),
             ...(lim ? { limits: lim } : {}),
             ...callback,
           }
@@ -450,6 +476,7 @@ export function NewRun() {
             toolId,
             ...(source === 'example' ? { exampleId: exampleId! } : { projectId: project!.id }),
             ...additions,
+            ...environmentInput(pickedEnv),
             ...(lim ? { limits: lim } : {}),
             ...callback,
           };
@@ -664,6 +691,20 @@ export function NewRun() {
             maximums={serverLimits.data?.maximums ?? null}
           />
         </div>
+        {(environmentChoiceList.length > 1 || environments.isError) && (
+          <div style={{ marginBlock: 'var(--space-4)' }}>
+            <EnvironmentField
+              choices={environmentChoiceList}
+              value={pickedEnv}
+              onChange={(next) => {
+                setEnvironment(next);
+                // A refusal was about the environment picked before.
+                if (details?.code === 'ENVIRONMENT_REFUSED') create.reset();
+              }}
+              loadError={environments.isError ? errorMessage(environments.error) : null}
+            />
+          </div>
+        )}
         {source !== 'snippet' && selectedTool && (
           <ToolArgumentsFields
             key={selectedTool.id}

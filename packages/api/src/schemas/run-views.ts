@@ -44,6 +44,8 @@ export const runViewSchema = z.object({
   /** The run's own arguments and extra variables, when it had them. */
   args: z.array(z.string()).optional(),
   env: z.record(z.string(), z.string()).optional(),
+  /** The dependency environment it asked for (`project` or a named one), when it asked. */
+  environment: z.string().optional(),
   state: z.enum(RUN_STATES),
   queuedAt: z.number(),
   startedAt: z.number().nullable(),

@@ -201,6 +201,7 @@ export async function executeRun(
     pipeline.push(stream, chunk),
   );
   let before: WorkspaceSnapshot | null = null;
+  let ready: ReadyEnvironment | null = null;
   const outcome = await runInSandbox<InspectedWorkspace>(context.host, {
     runId: record.id,
     limits: record.limits,
@@ -209,7 +210,7 @@ export async function executeRun(
         ? cellSourceFor(config, request, (warning) => runNotes.push(warning))
         : warmSourceFor(config, request),
     prepare: async (workspaceDir) => {
-      const ready = environment ? await environment() : null;
+      ready = environment ? await environment() : null;
       if (ready) runNotes.push(environmentNote(ready));
       const command = await prepare(workspaceDir);
       // A layered project's files are the project's, listed already; the run's are what differs.
@@ -234,6 +235,8 @@ export async function executeRun(
     },
     onInternalError: context.onInternalError,
   });
+  // The sandbox is gone: the store may remove the environment again to keep within its cap.
+  (ready as ReadyEnvironment | null)?.release();
   pipeline.finish();
 
   const interrupt = (state: EndState): EndState =>

@@ -51,9 +51,15 @@ export interface EnvironmentSettings {
   named: Readonly<Record<string, NamedEnvironment>>;
   /** An install's wall time at most (`RUNBOX_INSTALL_WALL_TIME_MS`). */
   installWallTimeMs: number;
+  /**
+   * What the store may hold (`RUNBOX_ENVIRONMENTS_MAX_BYTES`): past it, the least recently used
+   * environments not in use are removed after each install.
+   */
+  maxBytes: number;
 }
 
 export const DEFAULT_INSTALL_WALL_TIME_MS = 600_000;
+export const DEFAULT_ENVIRONMENTS_MAX_BYTES = 10 * 1024 ** 3;
 
 export const NO_ENVIRONMENTS: EnvironmentSettings = {
   pipIndexUrl: null,
@@ -61,4 +67,5 @@ export const NO_ENVIRONMENTS: EnvironmentSettings = {
   egressHosts: '',
   named: {},
   installWallTimeMs: DEFAULT_INSTALL_WALL_TIME_MS,
+  maxBytes: DEFAULT_ENVIRONMENTS_MAX_BYTES,
 };

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, rename, rm } from 'node:fs/promises';
+import { access, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { listProject } from '../project/project-listings.ts';
@@ -9,6 +9,13 @@ import type { ReadOnlyMount } from '../sandbox/sandbox-command.ts';
 import type { SandboxHost } from '../sandbox/sandbox-host.ts';
 import type { OutputStream } from '../sandbox/sandbox-run.ts';
 import { EnvironmentRefusedError } from './environment-errors.ts';
+import {
+  evictionOrder,
+  readRecords,
+  recordPath,
+  writeRecord,
+  type StoredEnvironment,
+} from './environment-records.ts';
 import {
   environmentKey,
   namedPlan,
@@ -43,6 +50,8 @@ export interface ReadyEnvironment {
   binDirs: string[];
   /** Taken from the cache (true) or installed for this run (false). */
   reused: boolean;
+  /** The run is done with it: the store may remove it again to keep within its cap. */
+  release(): void;
 }
 
 export interface EnvironmentStore {
@@ -68,6 +77,29 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Bytes of the files under `dir`, no link followed (an environment stored before its record). */
+async function treeBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) total += (await lstat(join(entry.parentPath, entry.name))).size;
+  }
+  return total;
+}
+
+/** A build directory's name says whose it is, so that a dead process's leftovers can go. */
+function buildName(key: string): string {
+  return `.build-${key}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -103,6 +135,8 @@ export function createEnvironmentStore(options: {
 }): EnvironmentStore {
   const { host, dir, settings } = options;
   const installs = new Map<string, Promise<void>>();
+  const inUse = new Map<string, number>();
+  let sweptBuilds = false;
   const views = new Map<string, Promise<string>>();
   let runtimes: Promise<{ python: string; node: string }> | null = null;
   let closed = false;
@@ -178,16 +212,46 @@ export function createEnvironmentStore(options: {
     return view;
   }
 
+  /** Removes what dead processes left half-made in the store (once per store). */
+  async function sweepBuilds(): Promise<void> {
+    if (sweptBuilds) return;
+    sweptBuilds = true;
+    for (const name of await readdir(dir)) {
+      const pid = /^\.build-[0-9a-f]{32}-(\d+)-/.exec(name)?.[1];
+      if (pid !== undefined && !isAlive(Number(pid)))
+        await rm(join(dir, name), { recursive: true, force: true });
+    }
+  }
+
+  async function remove(key: string): Promise<void> {
+    const view = views.get(key);
+    views.delete(key);
+    const path = await view?.catch(() => null);
+    if (path?.startsWith(host.files.scratch))
+      await run('umount', ['-l', '--', path]).catch(() => {});
+    await rm(recordPath(dir, key), { force: true });
+    await rm(join(dir, key), { recursive: true, force: true });
+  }
+
+  /** Keeps the store within its cap: least recently used first, none in use, not `keep`. */
+  async function evict(keep: string): Promise<void> {
+    const records = await readRecords(dir);
+    const busy = new Set([...inUse].filter(([, count]) => count > 0).map(([key]) => key));
+    for (const key of evictionOrder(records, { maxBytes: settings.maxBytes, inUse: busy, keep }))
+      await remove(key);
+  }
+
   async function install(
     key: string,
     plan: InstallPlan,
     installOptions: Parameters<EnvironmentStore['ensure']>[1],
   ): Promise<void> {
     await mkdir(dir, { recursive: true, mode: 0o755 });
-    const building = join(dir, `.build-${key}-${randomBytes(4).toString('hex')}`);
+    await sweepBuilds();
+    const building = join(dir, buildName(key));
     await mkdir(building, { mode: 0o755 });
     try {
-      await installEnvironment({
+      const { bytes } = await installEnvironment({
         host,
         plan,
         settings,
@@ -203,9 +267,26 @@ export function createEnvironmentStore(options: {
         // Made meanwhile by another process on the same directory: theirs is as good.
         if (!(await exists(join(dir, key)))) throw error;
       }
+      const now = Date.now();
+      await writeRecord(dir, { key, label: plan.label, bytes, createdAt: now, lastUsedAt: now });
+      await evict(key);
     } finally {
       await rm(building, { recursive: true, force: true });
     }
+  }
+
+  /** Notes the use (for the cap's order); writes the record of one stored before records were. */
+  async function touch(key: string, label: string): Promise<void> {
+    const known: StoredEnvironment | undefined = (await readRecords(dir)).find(
+      (record) => record.key === key,
+    );
+    const now = Date.now();
+    await writeRecord(
+      dir,
+      known
+        ? { ...known, lastUsedAt: now }
+        : { key, label, bytes: await treeBytes(join(dir, key)), createdAt: now, lastUsedAt: now },
+    );
   }
 
   return {
@@ -217,34 +298,49 @@ export function createEnvironmentStore(options: {
       if (closed) throw new Error('the environment store is closed');
       const plan = await planOf(request);
       const key = environmentKey(plan, settings, await versions());
-      let reused = await exists(join(dir, key));
-      if (!reused) {
-        let pending = installs.get(key);
-        if (pending) reused = true;
-        else {
-          pending = install(key, plan, ensureOptions);
-          installs.set(key, pending);
-          void pending.then(
-            () => installs.delete(key),
-            () => installs.delete(key),
-          );
+      // Held from here: an install for another run never removes it under this one.
+      inUse.set(key, (inUse.get(key) ?? 0) + 1);
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        const count = (inUse.get(key) ?? 1) - 1;
+        if (count > 0) inUse.set(key, count);
+        else inUse.delete(key);
+      };
+      try {
+        let reused = await exists(join(dir, key));
+        if (!reused) {
+          let pending = installs.get(key);
+          if (pending) reused = true;
+          else {
+            pending = install(key, plan, ensureOptions);
+            installs.set(key, pending);
+            void pending.then(
+              () => installs.delete(key),
+              () => installs.delete(key),
+            );
+          }
+          await pending;
+        } else await touch(key, plan.label);
+        const view = await viewOf(key);
+        const mounts: ReadOnlyMount[] = [];
+        const binDirs: string[] = [];
+        let pythonPath: string | null = null;
+        if (await exists(join(view, 'python'))) {
+          mounts.push({ source: join(view, 'python'), dest: SANDBOX_ENV_PYTHON });
+          pythonPath = SANDBOX_ENV_PYTHON;
+          binDirs.push(`${SANDBOX_ENV_PYTHON}/bin`);
         }
-        await pending;
+        if (await exists(join(view, 'node_modules'))) {
+          mounts.push({ source: join(view, 'node_modules'), dest: SANDBOX_ENV_NODE_MODULES });
+          binDirs.push(`${SANDBOX_ENV_NODE_MODULES}/.bin`);
+        }
+        return { key, label: plan.label, mounts, pythonPath, binDirs, reused, release };
+      } catch (error) {
+        release();
+        throw error;
       }
-      const view = await viewOf(key);
-      const mounts: ReadOnlyMount[] = [];
-      const binDirs: string[] = [];
-      let pythonPath: string | null = null;
-      if (await exists(join(view, 'python'))) {
-        mounts.push({ source: join(view, 'python'), dest: SANDBOX_ENV_PYTHON });
-        pythonPath = SANDBOX_ENV_PYTHON;
-        binDirs.push(`${SANDBOX_ENV_PYTHON}/bin`);
-      }
-      if (await exists(join(view, 'node_modules'))) {
-        mounts.push({ source: join(view, 'node_modules'), dest: SANDBOX_ENV_NODE_MODULES });
-        binDirs.push(`${SANDBOX_ENV_NODE_MODULES}/.bin`);
-      }
-      return { key, label: plan.label, mounts, pythonPath, binDirs, reused };
     },
     async close() {
       closed = true;

@@ -58,6 +58,9 @@ export function installOrigins(
   return origins;
 }
 
+/** What became of the install's output: kept (its size), or not, and why when it was runbox's. */
+type Kept = { kept: true; bytes: number } | { kept: false; why: string | null };
+
 function refusalLine(entry: EgressLogEntry): string {
   return `runbox-install: refused: ${entry.method} ${entry.target}: ${entry.reason ?? 'not an allowed package registry'}\n`;
 }
@@ -66,7 +69,7 @@ function refusalLine(entry: EgressLogEntry): string {
  * Runs one install in a sandbox of its own (every layer a run has; its network namespace has only
  * loopback, and its one way out is the egress proxy, which lets through the allowed registries
  * only), then copies what it made (`/workspace/env`) into `destDir`, a new directory, without
- * following any link the install left. Throws InstallFailedError when the install fails, with
+ * following any link the install left, and returns the bytes kept. Throws InstallFailedError when the install fails, with
  * the package that failed where pip or npm named one.
  */
 export async function installEnvironment(options: {
@@ -79,7 +82,7 @@ export async function installEnvironment(options: {
   onOutput?: ((stream: OutputStream, chunk: Buffer) => void) | undefined;
   signal?: AbortSignal | undefined;
   onInternalError?: ((error: unknown, phase: RunPhase) => void) | undefined;
-}): Promise<void> {
+}): Promise<{ bytes: number }> {
   const { host, plan, settings } = options;
   // Short names: a Unix socket's path has at most 107 bytes.
   const socketDir = join(host.files.scratch, 'egress', randomBytes(4).toString('hex'));
@@ -139,11 +142,11 @@ export async function installEnvironment(options: {
         };
       },
       // What the install made is kept only after a clean exit; a copy that fails says why.
-      inspect: async (workspaceDir, report): Promise<string | null> => {
+      inspect: async (workspaceDir, report): Promise<Kept> => {
         if (report.exitCode !== 0 || report.timedOut || report.memoryLimitExceeded)
-          return 'not kept';
+          return { kept: false, why: null };
         try {
-          await copyProject({
+          const copied = await copyProject({
             root: join(workspaceDir, 'env'),
             destDir: options.destDir,
             limits: {
@@ -153,21 +156,22 @@ export async function installEnvironment(options: {
             },
             owner: null,
           });
-          return null;
+          return { kept: true, bytes: copied.totalBytes };
         } catch (error) {
-          return `what it made could not be kept: ${error instanceof Error ? error.message : String(error)}`;
+          const why = error instanceof Error ? error.message : String(error);
+          return { kept: false, why: `what it made could not be kept: ${why}` };
         }
       },
     });
     if (outcome.state === 'cancelled') throw new InstallFailedError('the install was cancelled');
-    if (outcome.state === 'completed' && outcome.inspected === null) return;
-    const notKept = outcome.inspected === 'not kept' ? null : (outcome.inspected ?? null);
+    const kept = outcome.inspected;
+    if (outcome.state === 'completed' && kept?.kept) return { bytes: kept.bytes };
     throw new InstallFailedError(
       installFailureMessage({
         label: plan.label,
         state: outcome.state,
         exitCode: outcome.report?.exitCode ?? null,
-        failure: notKept ?? outcome.failure,
+        failure: (kept && !kept.kept ? kept.why : null) ?? outcome.failure,
         limits: installLimits(settings),
         outputTail: tail,
         refused: refused.map((entry) => entry.target),

@@ -143,8 +143,9 @@ async function runToEnd(request: RunRequest, on: Executor = executor): Promise<E
 }
 
 const MAIN_PY = `
-import greeter_app, tiny_greeting, sys, urllib.request
+import greeter_app, tiny_greeting, os, sys, urllib.request
 print(greeter_app.greet())
+print("egress socket seen:", os.path.exists("/run/runbox-egress"))
 print("found in", tiny_greeting.__file__)
 try:
     urllib.request.urlopen(sys.argv[1], timeout=3)
@@ -173,6 +174,8 @@ describe.runIf(asRoot)('dependency environments', () => {
     expect(first.stdout).toContain('found in /opt/runbox-env/python/tiny_greeting/__init__.py');
     // The run's own network is off: the index it could name is not reachable from inside.
     expect(first.stdout).toContain('network: none');
+    // The install's way out is bound into the install's sandbox alone.
+    expect(first.stdout).toContain('egress socket seen: False');
     // The install's output is the run's stderr, never its stdout.
     expect(first.stderr).toContain('runbox-install: python: pip install');
     expect(first.stdout).not.toContain('runbox-install');

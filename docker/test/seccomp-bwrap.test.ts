@@ -93,7 +93,6 @@ function startSandbox(rules: string, options: { maskProc?: boolean } = {}): Outc
     mounts: [],
     tools: {
       sh: '/usr/bin/bash',
-      setpriv: '/usr/bin/setpriv',
       bwrap: '/usr/bin/bwrap',
       init: '/usr/bin/tini-static',
       unshare: '/usr/bin/unshare',

@@ -142,6 +142,7 @@ export { createEnvironmentStore, type EnvironmentStore } from './environments/en
 export { EnvironmentRefusedError, InstallFailedError } from './environments/environment-errors.ts';
 export { EgressConfigError } from './environments/egress-allowlist.ts';
 export { EgressProxyError } from './environments/egress-proxy.ts';
+export { ForkerError } from './sandbox/sandbox-forker.ts';
 export {
   PROJECT_ENVIRONMENT,
   type EnvironmentSettings,

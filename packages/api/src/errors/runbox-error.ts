@@ -8,6 +8,7 @@ import type {
   EgressConfigError,
   EgressProxyError,
   EnvironmentRefusedError,
+  ForkerError,
   InstallFailedError,
   EventsUnavailableError,
   ExampleError,
@@ -115,6 +116,8 @@ export type RunboxError =
   | InstallFailedError
   | EgressConfigError
   | EgressProxyError
+  // the sandbox forker
+  | ForkerError
   // artifacts
   | ArtifactOptionsError
   | InvalidArtifactPathError

@@ -92,6 +92,7 @@ const SAMPLES: readonly Error[] = [
   new executor.InstallFailedError('installing environment "project" failed'),
   new executor.EgressConfigError('ftp://x', 'not http or https', 'an http:// or https:// URL'),
   new executor.EgressProxyError('/run/p.sock', 'in use'),
+  new executor.ForkerError('it ended'),
   // artifacts
   new executor.ArtifactOptionsError('maxFiles must be positive'),
   new executor.InvalidArtifactPathError('../x', 'must be plain names'),
@@ -152,6 +153,7 @@ const RUNBOX_FAULTS = new Set([
   'ProjectCopyError',
   'EgressConfigError',
   'EgressProxyError',
+  'ForkerError',
   'ArtifactOptionsError',
   'ConfigError',
   'InvalidUploadLimitError',

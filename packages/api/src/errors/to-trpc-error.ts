@@ -52,6 +52,8 @@ export const CODE_TO_TRPC = {
   // the operator's egress settings, and the proxy's socket: runbox's own
   EGRESS_CONFIG: 'INTERNAL_SERVER_ERROR',
   EGRESS_PROXY: 'INTERNAL_SERVER_ERROR',
+  // the process that starts the sandboxes: runbox's own
+  FORKER: 'INTERNAL_SERVER_ERROR',
   // artifacts
   INVALID_ARTIFACT_OPTIONS: 'INTERNAL_SERVER_ERROR',
   INVALID_ARTIFACT_PATH: 'BAD_REQUEST',

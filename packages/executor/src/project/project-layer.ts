@@ -39,9 +39,8 @@ export const LAYER_SOURCE = 'runbox-project';
  * changed file is whole in the upper layer, where the inspection reads it; a renamed directory of
  * the project is copied, as `mv` does across filesystems), no index; nosuid and nodev.
  */
-export const LAYER_MOUNT_OPTIONS = [
-  'nosuid',
-  'nodev',
+/** The overlay's own options (mount(2)'s data), without the flags nosuid and nodev. */
+export const LAYER_MOUNT_DATA = [
   `lowerdir=${LAYER_LOWER}`,
   `upperdir=${LAYER_UPPER}`,
   `workdir=${LAYER_WORK}`,
@@ -49,6 +48,8 @@ export const LAYER_MOUNT_OPTIONS = [
   'metacopy=off',
   'index=off',
 ].join(',');
+
+export const LAYER_MOUNT_OPTIONS = `nosuid,nodev,${LAYER_MOUNT_DATA}`;
 
 /** mount(8)'s arguments, run in the workspace directory: no mtab, no helper programs. */
 export const LAYER_MOUNT_ARGS: readonly string[] = [

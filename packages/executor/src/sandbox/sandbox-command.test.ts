@@ -15,7 +15,6 @@ const spec: SandboxCommandSpec = {
   ],
   tools: {
     sh: '/bin/bash',
-    setpriv: '/usr/bin/setpriv',
     bwrap: '/usr/bin/bwrap',
     init: '/usr/bin/tini-static',
     unshare: '/usr/bin/unshare',
@@ -31,39 +30,25 @@ describe('buildSandboxInvocation', () => {
   const invocation = buildSandboxInvocation(spec);
   const { args } = invocation;
 
-  it('starts the launcher with nothing of the server environment', () => {
-    expect(invocation.file).toBe('/bin/bash');
+  it('starts bwrap with nothing of the server environment', () => {
+    expect(invocation.file).toBe('/usr/bin/bwrap');
+    expect(args[0]).toBe('--unshare-user');
     expect(invocation.env).toEqual({ PATH: '/usr/bin:/bin' });
   });
 
-  it('joins every cgroup before the first exec, in order', () => {
-    const separator = args.indexOf('--');
-    expect(args.slice(0, 3)).toEqual(['--norc', '--noprofile', '-c']);
-    expect(args.slice(7, separator)).toEqual(spec.cgroupJoinFiles);
-    expect(args[separator + 1]).toBe('/usr/bin/setpriv');
+  it('has the launcher join every cgroup, set the rlimits and drop privileges first', () => {
+    expect(invocation.launch).toEqual({
+      openFiles: 99,
+      // The workspace's size in whole KiB: 12345 bytes allow a file of 12 KiB.
+      fileSizeBytes: 12 * 1024,
+      cgroupJoinFiles: spec.cgroupJoinFiles,
+      layer: null,
+      runAs: { uid: 64000, gid: 64001 },
+    });
   });
 
-  it('hands the launcher the descriptor limit and the file-size limit in KiB', () => {
-    expect(args.slice(4, 7)).toEqual(['runbox-launch', '99', '12']);
-  });
-
-  it('drops to the unprivileged host uid before bwrap, with no groups and no_new_privs', () => {
-    const setpriv = args.indexOf('/usr/bin/setpriv');
-    const bwrap = args.indexOf('/usr/bin/bwrap');
-    expect(setpriv).toBeGreaterThan(0);
-    expect(setpriv).toBeLessThan(bwrap);
-    expect(args.slice(setpriv, bwrap)).toEqual([
-      '/usr/bin/setpriv',
-      '--reuid=64000',
-      '--regid=64001',
-      '--clear-groups',
-      '--no-new-privs',
-      '--',
-    ]);
-  });
-
-  it('skips setpriv when the server already is unprivileged', () => {
-    expect(buildSandboxInvocation({ ...spec, runAs: null }).args).not.toContain('/usr/bin/setpriv');
+  it('drops nothing when the server already is unprivileged', () => {
+    expect(buildSandboxInvocation({ ...spec, runAs: null }).launch.runAs).toBeNull();
   });
 
   it('asks for every namespace and the process-hygiene flags', () => {
@@ -139,35 +124,16 @@ describe('buildSandboxInvocation with a project layer', () => {
   const layered = buildSandboxInvocation({ ...spec, projectLayer: true });
   const { args } = layered;
 
-  it('starts the launcher in a private mount namespace of its own, with the same environment', () => {
-    expect(layered.file).toBe('/usr/bin/unshare');
-    expect(args.slice(0, 5)).toEqual(['--mount', '--propagation', 'private', '--', '/bin/bash']);
+  it('has the launcher mount the overlay in the workspace by relative names, in a mount namespace of its own', () => {
+    expect(layered.file).toBe('/usr/bin/bwrap');
     expect(layered.env).toEqual({ PATH: '/usr/bin:/bin' });
-  });
-
-  it('hands the launcher mount(8) and the workspace, then the cgroups, then setpriv', () => {
-    const separator = args.indexOf('--', 5);
-    expect(args.slice(9, separator)).toEqual([
-      'runbox-launch',
-      '99',
-      '12',
-      '/usr/bin/mount',
-      '/srv/ws/1',
-      ...spec.cgroupJoinFiles,
-    ]);
-    expect(args[separator + 1]).toBe('/usr/bin/setpriv');
-  });
-
-  it('mounts the overlay by relative names only, after joining the cgroups, and fails closed', () => {
-    const script = args[8] ?? '';
-    const join = script.indexOf('echo 0 >"$1"');
-    const mount = script.indexOf('"$mount"');
-    expect(join).toBeGreaterThan(0);
-    expect(mount).toBeGreaterThan(join);
-    expect(script).toContain(
-      "'-o' 'nosuid,nodev,lowerdir=lower,upperdir=upper,workdir=work,redirect_dir=off,metacopy=off,index=off' 'runbox-project' 'merged'",
-    );
-    expect(script).toMatch(/cd -- "\$layer" && .* \|\| exit 125/);
+    expect(layered.launch.layer).toEqual({
+      dir: '/srv/ws/1',
+      source: 'runbox-project',
+      target: 'merged',
+      options: 'lowerdir=lower,upperdir=upper,workdir=work,redirect_dir=off,metacopy=off,index=off',
+    });
+    expect(layered.launch.cgroupJoinFiles).toEqual(spec.cgroupJoinFiles);
   });
 
   it('binds the merged view at /workspace, not the workspace directory', () => {

@@ -1,4 +1,10 @@
-import { LAYER_MOUNT_ARGS, layerMergedDir } from '../project/project-layer.ts';
+import {
+  LAYER_MERGED,
+  LAYER_MOUNT_DATA,
+  LAYER_SOURCE,
+  layerMergedDir,
+} from '../project/project-layer.ts';
+import type { LaunchSpec } from './sandbox-forker.ts';
 import type { SandboxLimits } from './limits.ts';
 
 /** Where the run's workspace appears inside the sandbox; also the working directory. */
@@ -30,13 +36,12 @@ export interface ReadOnlyMount {
 }
 
 export interface HostTools {
-  /** bash, for the launcher. */
+  /** bash, for the project-layer probe (project-layer.ts). */
   sh: string;
-  setpriv: string;
   bwrap: string;
   /** tini-static, the sandbox's pid 1; under /usr, which every sandbox sees. */
   init: string;
-  /** util-linux's unshare and mount, for a project layer's mount namespace and overlay. */
+  /** util-linux's unshare and mount, for the project-layer probe and environments' overlays. */
   unshare: string;
   mount: string;
 }
@@ -66,48 +71,29 @@ export interface SandboxCommandSpec {
 }
 
 export interface SandboxInvocation {
+  /** bwrap, and its arguments. */
   file: string;
   args: string[];
   /**
-   * The environment the launcher and bwrap start with. bwrap's own environment is readable from
-   * inside the sandbox through /proc/1/environ, so it holds nothing of the server's.
+   * bwrap's environment. It is readable from inside the sandbox through /proc/1/environ, so it
+   * holds nothing of the server's.
    */
   env: Record<string, string>;
+  /**
+   * What the launcher (the forker's child, sandbox-forker.py) does before it execs bwrap, as
+   * root (or the server's user), before anything of the run exists:
+   * - keeps no descriptor but stdio, the seccomp program, the status pipe (and a warm sandbox's
+   *   ready pipe): one the server holds would otherwise reach the sandbox;
+   * - resets every signal's disposition and the signal mask;
+   * - sets the rlimits (open files, file size, no core dumps);
+   * - joins the run's cgroups before it execs anything, so every process the run ever makes is
+   *   born inside them: there is no window in which a fork escapes the limits or the kill;
+   * - for a project layer: takes a private mount namespace and mounts the overlay in the
+   *   workspace directory by relative names, once in the run's cgroups;
+   * - drops privileges for good (no groups, the runs' uid and gid, no_new_privs).
+   */
+  launch: LaunchSpec;
 }
-
-/**
- * The launcher, as root (or the server's user) before anything of the run exists:
- * - closes every descriptor but stdio, the seccomp program and the status pipe (and a warm
- *   sandbox's ready pipe): one the server inherited without close-on-exec would otherwise reach
- *   the sandbox;
- * - sets the rlimits (open files, file size in KiB, no core dumps) with bash's ulimit, which spares
- *   a prlimit process;
- * - joins the run's cgroups before it execs anything, so every process the run ever makes is born
- *   inside them: there is no window in which a fork escapes the limits or the kill;
- * - for a project layer (started under `unshare --mount`, so in a mount namespace of its own):
- *   mounts the overlay in the workspace directory by relative names, once in the run's cgroups;
- * - execs setpriv → bwrap.
- * bash, not dash: dash cannot name descriptors above 9. Arguments: NOFILE FSIZE_KIB PROCS... -- CMD,
- * and with a layer NOFILE FSIZE_KIB MOUNT LAYER_DIR PROCS... -- CMD.
- */
-const launcherScript = (kept: string, layered: boolean): string =>
-  [
-    `for fd in /proc/$$/fd/*; do fd=\${fd##*/}; case $fd in ${kept}) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac; done`,
-    'ulimit -n "$1" && ulimit -f "$2" && ulimit -c 0 || exit 125',
-    'shift 2',
-    ...(layered ? ['mount=$1 layer=$2', 'shift 2'] : []),
-    'while [ "$#" -gt 0 ] && [ "$1" != -- ]; do echo 0 >"$1" || exit 125; shift; done',
-    ...(layered
-      ? [
-          `cd -- "$layer" && "$mount" ${LAYER_MOUNT_ARGS.map((arg) => `'${arg}'`).join(' ')} && cd / || exit 125`,
-        ]
-      : []),
-    'shift',
-    'exec "$@"',
-  ].join('\n');
-const LAUNCHER_SCRIPT = launcherScript(`0|1|2|${SECCOMP_FD}|${STATUS_FD}`, false);
-const LAYER_LAUNCHER_SCRIPT = launcherScript(`0|1|2|${SECCOMP_FD}|${STATUS_FD}`, true);
-const WARM_LAUNCHER_SCRIPT = launcherScript(`0|1|2|${SECCOMP_FD}|${STATUS_FD}|${READY_FD}`, false);
 
 /**
  * PID 1 of the sandbox: tini, statically linked (it needs nothing of the sandbox's /usr/lib).
@@ -134,19 +120,7 @@ export function buildSandboxInvocation(spec: SandboxCommandSpec): SandboxInvocat
   if (spec.argv.length === 0) throw new TypeError('sandbox argv must name a program');
   const { limits, tools } = spec;
 
-  const dropPrivileges = spec.runAs
-    ? [
-        tools.setpriv,
-        `--reuid=${spec.runAs.uid}`,
-        `--regid=${spec.runAs.gid}`,
-        '--clear-groups',
-        '--no-new-privs',
-        '--',
-      ]
-    : [];
-
   const bwrap = [
-    tools.bwrap,
     // Namespaces: a user namespace with one unprivileged id, and a fresh one of every other kind.
     '--unshare-user',
     '--uid',
@@ -223,32 +197,24 @@ export function buildSandboxInvocation(spec: SandboxCommandSpec): SandboxInvocat
 
   if (spec.projectLayer && spec.readyFd)
     throw new TypeError('a warm sandbox cannot take a project layer');
-  const launcher = [
-    // --norc: bash reads ~/.bashrc when its stdin is a socket, and Node's pipes are sockets.
-    '--norc',
-    '--noprofile',
-    '-c',
-    spec.projectLayer
-      ? LAYER_LAUNCHER_SCRIPT
-      : spec.readyFd
-        ? WARM_LAUNCHER_SCRIPT
-        : LAUNCHER_SCRIPT,
-    'runbox-launch',
-    String(limits.openFiles),
-    String(Math.floor(limits.workspaceBytes / 1024)),
-    ...(spec.projectLayer ? [tools.mount, spec.workspaceDir] : []),
-    ...spec.cgroupJoinFiles,
-    '--',
-    ...dropPrivileges,
-    ...bwrap,
-  ];
-  return spec.projectLayer
-    ? {
-        // A mount namespace of the launcher's own (unshare does not fork: the launcher keeps its
-        // pid), private, so the overlay is seen by nothing else and ends with the run.
-        file: tools.unshare,
-        args: ['--mount', '--propagation', 'private', '--', tools.sh, ...launcher],
-        env: { PATH: '/usr/bin:/bin' },
-      }
-    : { file: tools.sh, args: launcher, env: { PATH: '/usr/bin:/bin' } };
+  return {
+    file: tools.bwrap,
+    args: bwrap,
+    env: { PATH: '/usr/bin:/bin' },
+    launch: {
+      openFiles: limits.openFiles,
+      // The largest file the run may write: its workspace's size, in whole KiB.
+      fileSizeBytes: Math.floor(limits.workspaceBytes / 1024) * 1024,
+      cgroupJoinFiles: spec.cgroupJoinFiles,
+      layer: spec.projectLayer
+        ? {
+            dir: spec.workspaceDir,
+            source: LAYER_SOURCE,
+            target: LAYER_MERGED,
+            options: LAYER_MOUNT_DATA,
+          }
+        : null,
+      runAs: spec.runAs,
+    },
+  };
 }

@@ -12,6 +12,7 @@ import { runtimeMount } from '../result/runtime-mount.ts';
 import { sandboxToolsMount } from '../tools/sandbox-tools.ts';
 import { SANDBOX_RUNTIME_BIN } from './sandbox-environment.ts';
 import { prepareSandboxFiles, type SandboxFiles } from './sandbox-files.ts';
+import { startSandboxForker } from './sandbox-forker.ts';
 import {
   runSandboxed,
   spawnSandbox,
@@ -136,7 +137,6 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
 
   const tools: HostTools = {
     sh: await findTool('bash'),
-    setpriv: await findTool('setpriv'),
     bwrap: await findTool('bwrap'),
     init: await findTool('tini-static'),
     unshare: await findTool('unshare'),
@@ -194,7 +194,8 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
   });
   const mounts: ReadOnlyMount[] = [...files.mounts, ...(config.extraMounts ?? [])];
 
-  const deps = { cgroups, tools, mounts, runAs, seccompFile };
+  const forker = await startSandboxForker();
+  const deps = { cgroups, tools, mounts, runAs, seccompFile, forker };
   const closers: (() => Promise<void>)[] = [];
   let closed = false;
   return {
@@ -232,6 +233,7 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
       await workspaces.close();
       await files.close();
       await cgroups.close();
+      await forker.close();
     },
   };
 }

@@ -1,18 +1,11 @@
-import { spawn, type StdioOptions } from 'node:child_process';
-import { open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import type { CgroupDriver, CgroupPriority, CgroupUsage } from './cgroup.ts';
 import type { SandboxLimits } from './limits.ts';
 import { readPaced } from './paced-reader.ts';
-import {
-  buildSandboxInvocation,
-  type HostTools,
-  type ReadOnlyMount,
-  READY_FD,
-  SECCOMP_FD,
-  STATUS_FD,
-} from './sandbox-command.ts';
+import { buildSandboxInvocation, type HostTools, type ReadOnlyMount } from './sandbox-command.ts';
+import type { ForkedProcess, SandboxForker } from './sandbox-forker.ts';
 import { parseBwrapStatus, signalFromExitCode, type SandboxOutcome } from './sandbox-outcome.ts';
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -77,6 +70,8 @@ export interface SandboxRunDeps {
   mounts: readonly ReadOnlyMount[];
   runAs: { uid: number; gid: number } | null;
   seccompFile: string;
+  /** Starts the sandbox processes (sandbox-forker.ts): the server forks nothing per run. */
+  forker: SandboxForker;
 }
 
 export interface SandboxRunReport extends SandboxOutcome {
@@ -168,10 +163,6 @@ export async function spawnSandbox(
   const spawnLimits = options.limits;
   const priority = options.priority ?? 'run';
   const cgroup = await deps.cgroups.create(options.runId, spawnLimits, priority);
-  const seccomp = await open(deps.seccompFile, 'r').catch(async (error: unknown) => {
-    await cgroup.remove();
-    throw error;
-  });
   const invocation = buildSandboxInvocation({
     argv: options.argv,
     limits: spawnLimits,
@@ -185,39 +176,30 @@ export async function spawnSandbox(
     projectLayer: options.projectLayer,
   });
 
-  const stdio: StdioOptions = ['pipe', 'pipe', 'pipe', 'ignore', 'ignore'];
-  stdio[SECCOMP_FD] = seccomp.fd;
-  stdio[STATUS_FD] = 'pipe';
-  if (options.readyFd) stdio[READY_FD] = 'pipe';
-
   let startedAt = Date.now();
-  // ProcessEnv, not the Record it is: Next's global types (this file is type-checked again by the
-  // web app through `import type { AppRouter }`) make NODE_ENV required there, and the sandbox's
-  // environment deliberately has none.
-  const env = invocation.env as NodeJS.ProcessEnv;
-  const child = spawn(invocation.file, invocation.args, { env, stdio });
-  // Every listener of the child goes on before the first await: an exit or error emitted while
-  // we wait for anything else would be lost, and the run would wait for it for ever.
-  let childExited = false;
-  let spawnError: Error | null = null;
-  const exitListeners: (() => void)[] = [];
-  const exited = new Promise<void>((resolve) => {
-    const ended = (): void => {
-      if (childExited) return;
-      childExited = true;
-      resolve();
-      for (const listener of exitListeners.splice(0)) listener();
-    };
-    child.once('exit', ended);
-    child.once('error', (error) => {
-      spawnError = error;
-      ended();
+  let child: ForkedProcess;
+  try {
+    child = await deps.forker.spawn({
+      file: invocation.file,
+      args: invocation.args,
+      env: invocation.env,
+      seccompFile: deps.seccompFile,
+      launch: invocation.launch,
+      readyFd: options.readyFd ?? false,
     });
+  } catch (error) {
+    await cgroup.remove();
+    throw error;
+  }
+  // Its end is a promise (nothing lost to a late listener); its streams hold their data until
+  // their readers below take it.
+  let childExited = false;
+  const exitListeners: (() => void)[] = [];
+  const exited = child.exited.then(() => {
+    childExited = true;
+    for (const listener of exitListeners.splice(0)) listener();
   });
-  const closed = new Promise<void>((resolve) => {
-    child.once('close', () => resolve());
-    child.once('error', () => resolve());
-  });
+  const closed = child.closed;
 
   let killing: Promise<void> | null = null;
   /**
@@ -292,14 +274,13 @@ export async function spawnSandbox(
   ];
 
   let statusText = '';
-  const statusStream = child.stdio[STATUS_FD] as Readable | null;
+  const statusStream: Readable = child.status;
   statusStream?.setEncoding('utf8');
   statusStream?.on('data', (text: string) => {
     if (statusText.length < 4096) statusText += text;
   });
   child.stdin?.on('error', () => {});
-  const pipes: readonly unknown[] = child.stdio;
-  const readyStream = options.readyFd ? (pipes[READY_FD] as Readable | null) : null;
+  const readyStream: Readable | null = options.readyFd ? child.ready : null;
   const ready = new Promise<boolean>((resolve) => {
     if (!readyStream) {
       resolve(false);
@@ -313,19 +294,8 @@ export async function spawnSandbox(
   // Read to its end so that its close is seen; nothing else comes on it.
   readyStream?.resume();
 
-  // Only now, with every listener of the child's streams attached: a child that exits during an
-  // await before that has its unread streams resumed by Node (flushStdio) and their data dropped,
-  // which lost bwrap's status about once in a thousand runs under load.
-  try {
-    await seccomp.close();
-  } catch (error) {
-    await killRun().catch(() => {});
-    await cgroup.remove();
-    throw error;
-  }
-
   const signalProgram = async (name: ProgramSignal): Promise<boolean> => {
-    if (childExited || child.pid === undefined) return false;
+    if (childExited) return false;
     const target = await programPid(child.pid, await cgroup.pids());
     if (target === null || childExited) return false;
     try {
@@ -431,8 +401,7 @@ export async function spawnSandbox(
         const [usage, oomKilled] = await Promise.all([cgroup.usage(), cgroup.oomKilled()]);
         const status = parseBwrapStatus(statusText);
         const killedByUs = flags.timedOut || flags.cancelled || flags.outputLimitExceeded;
-        const setupFailed =
-          spawnError !== null || (!killedByUs && !oomKilled && status.exitCode === null);
+        const setupFailed = !killedByUs && !oomKilled && status.exitCode === null;
         return {
           exitCode: status.exitCode,
           signal:
@@ -447,8 +416,7 @@ export async function spawnSandbox(
           cancelled: flags.cancelled,
           setupFailed,
           setupError: setupFailed
-            ? ((spawnError as Error | null)?.message ??
-              `the sandbox did not start (launcher exit ${child.exitCode ?? child.signalCode}): ${stderrTail.trim()}`)
+            ? `the sandbox did not start (launcher exit ${child.exitCode ?? child.signalCode}): ${stderrTail.trim()}`
             : null,
           startedAt,
           finishedAt,

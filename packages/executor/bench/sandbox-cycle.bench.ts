@@ -94,7 +94,7 @@ await section(`sandbox cycle: /bin/true, ${ITERATIONS} runs`, (signal) =>
       `  ratio           p50 ${(boxP50 / bareP50).toFixed(1)}x  p95 ${(boxP95 / bareP95).toFixed(1)}x`,
     );
     console.log(
-      `  vs plain bwrap  p50 ${bwrapRatio.toFixed(2)}x (target <= ${TARGET_BWRAP_RATIO}x: ${bwrapRatio <= TARGET_BWRAP_RATIO ? 'met' : 'MISSED'}; every layer: workspace tmpfs, cgroup made and removed, rlimits, setpriv, seccomp, namespaces, tini)`,
+      `  vs plain bwrap  p50 ${bwrapRatio.toFixed(2)}x (target <= ${TARGET_BWRAP_RATIO}x: ${bwrapRatio <= TARGET_BWRAP_RATIO ? 'met' : 'MISSED'}; every layer: workspace tmpfs, cgroup made and removed, the forker's launcher (rlimits, privilege drop), seccomp, namespaces, tini)`,
     );
     console.log(
       `  p95 overhead    ${ms(overheadP95)} (target <= ${TARGET_P95_OVERHEAD_MS} ms: ${overheadP95 <= TARGET_P95_OVERHEAD_MS ? 'met' : 'MISSED'})`,

@@ -1,4 +1,5 @@
 import { constants } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { access, mkdir, readdir, readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -183,7 +184,8 @@ export function createV1Driver(mounts: V1Mounts, groupName = 'runbox'): CgroupDr
       assertCgroupName(runId);
       await ensureParents();
       const group = runGroup(runId);
-      await Promise.all(group.paths.map((dir) => mkdir(dir)));
+      // Synchronous, as every cgroup file operation (cgroup-files.ts): the kernel's, in memory.
+      for (const dir of group.paths) mkdirSync(dir);
       const memoryDir = join(parents.memory, runId);
       const cpuDir = join(parents.cpu, runId);
       await Promise.all([

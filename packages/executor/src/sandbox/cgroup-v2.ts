@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { access, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -165,7 +166,8 @@ export async function createV2Driver(base: string): Promise<CgroupDriver> {
       assertCgroupName(runId);
       const group = runGroup(runId);
       const dir = join(runsParent, runId);
-      await mkdir(dir);
+      // Synchronous, as every cgroup file operation (cgroup-files.ts): the kernel's, in memory.
+      mkdirSync(dir);
       if (await exists(join(dir, 'memory.swap.max')))
         await writeText(join(dir, 'memory.swap.max'), '0');
       await group.setLimits(limits);

@@ -12,7 +12,7 @@ import { runtimeMount } from '../result/runtime-mount.ts';
 import { sandboxToolsMount } from '../tools/sandbox-tools.ts';
 import { SANDBOX_RUNTIME_BIN } from './sandbox-environment.ts';
 import { prepareSandboxFiles, type SandboxFiles } from './sandbox-files.ts';
-import { startSandboxForker } from './sandbox-forker.ts';
+import { startSandboxForker, type SandboxForker } from './sandbox-forker.ts';
 import {
   runSandboxed,
   spawnSandbox,
@@ -147,6 +147,37 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
       `the sandbox's init must be under /usr, which is all a sandbox sees of the host: ${tools.init}`,
     );
 
+  // Started now, ready by the end: its Python starts while the rest is made (./runbox exec waits
+  // for both). A host that fails to start ends it again.
+  const forkerStarting = startSandboxForker();
+  forkerStarting.catch(() => {});
+  try {
+    return await assembleHost(config, {
+      stateDir,
+      isRoot,
+      runAs,
+      checkerRunAs,
+      tools,
+      forkerStarting,
+    });
+  } catch (error) {
+    await forkerStarting.then((forker) => forker.close()).catch(() => {});
+    throw error;
+  }
+}
+
+async function assembleHost(
+  config: SandboxHostConfig,
+  made: {
+    stateDir: string;
+    isRoot: boolean;
+    runAs: { uid: number; gid: number } | null;
+    checkerRunAs: { uid: number; gid: number } | null;
+    tools: HostTools;
+    forkerStarting: Promise<SandboxForker>;
+  },
+): Promise<SandboxHost> {
+  const { stateDir, isRoot, runAs, checkerRunAs, tools } = made;
   await mkdir(stateDir, { recursive: true, mode: 0o711 });
   await chmod(stateDir, 0o711);
   const seccompArch = hostSeccompArch();
@@ -194,7 +225,7 @@ export async function createSandboxHost(config: SandboxHostConfig = {}): Promise
   });
   const mounts: ReadOnlyMount[] = [...files.mounts, ...(config.extraMounts ?? [])];
 
-  const forker = await startSandboxForker();
+  const forker = await made.forkerStarting;
   const deps = { cgroups, tools, mounts, runAs, seccompFile, forker };
   const closers: (() => Promise<void>)[] = [];
   let closed = false;

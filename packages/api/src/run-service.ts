@@ -56,7 +56,8 @@ export function toRunView(
     projectId: run.projectId,
     exampleId: run.exampleId,
     ...(cell ? { sessionId: cell.sessionId } : {}),
-    ...(snippet?.interactive ? { interactive: true } : {}),
+    ...(snippet?.interactive || snippet?.tty ? { interactive: true } : {}),
+    ...(snippet?.tty ? { tty: { ...snippet.tty } } : {}),
     code: (snippet ?? cell)?.code ?? null,
     stdin: request?.stdin ?? null,
     ...(request?.args ? { args: [...request.args] } : {}),
@@ -216,7 +217,7 @@ function prepareRun(
     input.callbackUrl,
   );
   // Interactive stdin goes from this process to the program: workers elsewhere have none of it.
-  if (input.kind === 'snippet' && input.interactive && services.config.cluster)
+  if (input.kind === 'snippet' && (input.interactive || input.tty) && services.config.cluster)
     throw new SessionsUnavailableError('interactive runs');
   if (input.kind === 'snippet')
     return { request: snippetRequest(input), projectId: null, exampleId: null, callback };

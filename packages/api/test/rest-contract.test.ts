@@ -116,6 +116,8 @@ const EXPECTED_ERRORS: Record<string, number> = {
   // The fixture run was not created interactive (and has ended).
   sendRunInput: 412,
   closeRunInput: 412,
+  // ... nor with a terminal.
+  resizeRunTerminal: 412,
 };
 
 describe('the OpenAPI document', () => {

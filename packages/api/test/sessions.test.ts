@@ -277,6 +277,45 @@ describe('interactive runs', () => {
     await ownerA.trpc.runs.cancel.mutate({ id: plain.id });
     await expectNotFound(ownerB.trpc.runs.signal.mutate({ id: run.id, signal: 'SIGTERM' }));
   });
+
+  it('runs a program on a terminal of the client size, resized and typed into', async () => {
+    const run = await ownerA.trpc.runs.create.mutate({
+      kind: 'snippet',
+      language: 'python',
+      code: [
+        'import os, signal',
+        'print("size", *os.get_terminal_size(1), os.isatty(0))',
+        'signal.signal(signal.SIGWINCH, lambda *_: print("now", *os.get_terminal_size(1), flush=True))',
+        'print("hi", input("name? "))',
+      ].join('\n'),
+      tty: { cols: 77, rows: 21 },
+    });
+    expect(run).toMatchObject({ interactive: true, tty: { cols: 77, rows: 21 } });
+    const shows = (text: string) => (events: readonly RunEvent[]) =>
+      events.some((event) => event.type === 'output' && event.text.includes(text));
+    await watch(ownerA.trpc, run.id, shows('name?')).done;
+    const resized = await ownerA.trpc.runs.resize.mutate({ id: run.id, cols: 100, rows: 30 });
+    expect(resized.applied).toBe(true);
+    await watch(ownerA.trpc, run.id, shows('now 100 30')).done;
+    await ownerA.trpc.runs.sendInput.mutate({ id: run.id, data: 'Grace\r' });
+    const ended = await storedEnd(ownerA.trpc, run.id);
+    expect(ended.state).toBe('completed');
+    const text = outputLines(await fullOutput(ownerA.trpc, run.id)).join('');
+    expect(text).toContain('size 77 21 True');
+    expect(text).toContain('hi Grace');
+    // Another owner cannot touch it; a run without a terminal cannot be resized.
+    await expectNotFound(ownerB.trpc.runs.resize.mutate({ id: run.id, cols: 80, rows: 24 }));
+    const plain = await ownerA.trpc.runs.create.mutate({
+      kind: 'snippet',
+      language: 'bash',
+      code: 'sleep 5',
+    });
+    const refused = await rejectionOf(
+      ownerA.trpc.runs.resize.mutate({ id: plain.id, cols: 80, rows: 24 }),
+    );
+    expect(runboxDetailsOf(refused)?.code).toBe('RUN_NOT_INTERACTIVE');
+    await ownerA.trpc.runs.cancel.mutate({ id: plain.id });
+  });
 });
 
 describe('a server restart in the middle of a session', () => {

@@ -83,6 +83,8 @@ export {
   cellRequestSchema,
   outputFiltersSchema,
   environmentNameSchema,
+  terminalSizeSchema,
+  type TerminalSize,
   runKindKey,
   MAX_STDIN_BYTES,
 } from './engine/run-request.ts';

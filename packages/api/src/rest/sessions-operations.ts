@@ -333,4 +333,19 @@ export const interactiveRunOperations: readonly RestOperation[] = [
     example: { params: runParams, body: { signal: 'SIGINT' } },
     handle: callsProcedure('runs.signal'),
   },
+  {
+    method: 'POST',
+    path: '/runs/{id}/resize',
+    operationId: 'resizeRunTerminal',
+    tag: 'runs',
+    summary: "Change a tty run's terminal size",
+    description:
+      '`{cols, rows}`. Only for runs created with `tty` (412 `RUN_NOT_INTERACTIVE` otherwise); the program gets SIGWINCH. `applied` is false when no program runs yet (it starts with the new size).',
+    access: 'owner',
+    procedure: 'runs.resize',
+    inputFrom: 'body',
+    responses: [procedureAnswer('runs.resize', { applied: true })],
+    example: { params: runParams, body: { cols: 120, rows: 40 } },
+    handle: callsProcedure('runs.resize'),
+  },
 ];

@@ -1,4 +1,9 @@
-import { MAX_STDIN_BYTES, RUN_STATES, RunNotInteractiveError } from '@runbox/executor';
+import {
+  MAX_STDIN_BYTES,
+  RUN_STATES,
+  RunNotInteractiveError,
+  terminalSizeSchema,
+} from '@runbox/executor';
 import { advanceStatus, type RunStatusView } from '../run-status.ts';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
@@ -157,6 +162,29 @@ export const runsRouter = router({
       visibleRun(ctx.services, ctx.identity, input.id);
       liveRun(ctx.services, input.id);
       return { delivered: await ctx.services.executor.signal(input.id, input.signal) };
+    }),
+
+  /**
+   * A tty run's terminal size: the program gets SIGWINCH. `applied` false when its program is
+   * not running (a queued run starts with the new size).
+   */
+  resize: ownerProcedure
+    .input(
+      z
+        .object({
+          id: runId.shape.id,
+          cols: terminalSizeSchema.shape.cols,
+          rows: terminalSizeSchema.shape.rows,
+        })
+        .strict(),
+    )
+    .output(z.object({ applied: z.boolean() }))
+    .mutation(({ ctx, input }) => {
+      visibleRun(ctx.services, ctx.identity, input.id);
+      liveRun(ctx.services, input.id);
+      return {
+        applied: ctx.services.executor.resize(input.id, { cols: input.cols, rows: input.rows }),
+      };
     }),
 
   /** The run's callback deliveries: each attempt, the last status, the next try. */

@@ -2,6 +2,7 @@ import {
   LANGUAGES,
   RUN_STATES,
   environmentNameSchema,
+  terminalSizeSchema,
   expectedOutputSchema,
   fileSetIssues,
   limitsOverrideSchema,
@@ -32,8 +33,10 @@ export const runViewSchema = z.object({
   kind: z.enum(['snippet', 'tool', 'cell']),
   language: z.enum(LANGUAGES).nullable(),
   sessionId: z.string().optional(),
-  /** Created with `interactive: true`: its stdin stays open for runs.sendInput. */
+  /** Created with `interactive: true` (or `tty`): its stdin stays open for runs.sendInput. */
   interactive: z.boolean().optional(),
+  /** Created with `tty`: on a pseudo-terminal of this size (the page shows a terminal). */
+  tty: terminalSizeSchema.optional(),
   toolId: z.string().nullable(),
   projectId: z.string().nullable(),
   exampleId: z.string().nullable(),
@@ -139,6 +142,12 @@ export const snippetInputSchema = z
      * (runs.sendInput), closes it (runs.closeInput) and may signal it (runs.signal).
      */
     interactive: z.boolean().optional(),
+    /**
+     * Run it on a pseudo-terminal of this size (it sees a terminal; stdout and stderr both come
+     * as stdout, with the terminal's escape sequences); implies `interactive`. runs.resize
+     * changes the size.
+     */
+    tty: terminalSizeSchema.optional(),
     /** A named environment the server declares (`environments.list`): its packages importable. */
     environment: environmentNameSchema.optional(),
     limits: limitsOverrideSchema.optional(),

@@ -67,8 +67,9 @@ export function notStartedResult(
 function warmSourceFor(config: ExecutorConfig, request: RunRequest): SandboxSource | undefined {
   if (request.kind !== 'snippet') return undefined;
   if (request.env && Object.keys(request.env).length > 0) return undefined;
-  // An environment is bound into the sandbox when it starts: a warm one started without it.
-  if (request.environment !== undefined) return undefined;
+  // An environment is bound into the sandbox when it starts: a warm one started without it. A
+  // terminal wraps the runner in runtime/tty_run.py: not the runner a warm one waits with.
+  if (request.environment !== undefined || request.tty) return undefined;
   return config.warm?.sourceFor(request.language);
 }
 
@@ -145,6 +146,7 @@ function prepareRequest(
       files: request.files,
       args: request.args,
       env: request.env,
+      tty: request.tty,
     });
   }
   const tools = config.tools;

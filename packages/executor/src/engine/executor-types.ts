@@ -1,4 +1,5 @@
 import type { EnvironmentStore } from '../environments/environment-store.ts';
+import type { TerminalSize } from './run-request.ts';
 import type { SandboxLimits } from '../sandbox/limits.ts';
 import type { SandboxHost } from '../sandbox/sandbox-host.ts';
 import type { RunPhase } from '../run-path/run-in-sandbox.ts';
@@ -229,6 +230,11 @@ export interface Executor {
    * (it has not started, or has ended).
    */
   signal(runId: string, name: ProgramSignal): Promise<boolean>;
+  /**
+   * A tty run's terminal size (the program gets SIGWINCH). Throws RunNotInteractiveError for a
+   * run without a terminal; false when its program is not running (a queued one starts with it).
+   */
+  resize(runId: string, size: TerminalSize): boolean;
   get(runId: string): RunRecord;
   /** The run's events after `afterSeq` (default 0: all), then live ones, until its `end` event. */
   events(

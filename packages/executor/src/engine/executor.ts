@@ -299,7 +299,8 @@ export function createExecutor(config: ExecutorConfig): Executor {
     const id = options.id ?? randomUUID();
     if (runs.has(id)) throw new InvalidRunRequestError('id', `a run ${id} exists already`);
     let input: PassThrough | null = null;
-    if (request.kind === 'snippet' && request.interactive) {
+    // A terminal's input is the client's typing: a tty run is interactive.
+    if (request.kind === 'snippet' && (request.interactive || request.tty)) {
       input = new PassThrough();
       if (request.stdin !== undefined) input.write(request.stdin);
     }
@@ -440,6 +441,17 @@ export function createExecutor(config: ExecutorConfig): Executor {
       const run = find(runId);
       if (!run.program || isEndState(run.record.state)) return false;
       return run.program.signal(name);
+    },
+
+    resize(runId, size) {
+      const run = find(runId);
+      const request = run.record.request;
+      if (request.kind !== 'snippet' || !request.tty)
+        throw new RunNotInteractiveError(runId, 'has no terminal (it was not created with tty)');
+      // Kept for the program to start with when it has not started yet.
+      request.tty = { ...size };
+      if (!run.program || isEndState(run.record.state)) return false;
+      return run.program.control(JSON.stringify(size));
     },
 
     get: (runId) => find(runId).record,

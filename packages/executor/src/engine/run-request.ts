@@ -36,6 +36,15 @@ export const environmentNameSchema = z
     `an environment is "${PROJECT_ENVIRONMENT}" or a name the server declares (a-z, 0-9, -)`,
   );
 
+/** A terminal's size in character cells. */
+export const terminalSizeSchema = z
+  .object({
+    cols: z.number().int().min(10).max(1000),
+    rows: z.number().int().min(2).max(1000),
+  })
+  .strict();
+export type TerminalSize = z.infer<typeof terminalSizeSchema>;
+
 export const outputFiltersSchema = z.object({ pii: z.boolean().optional() }).strict();
 
 /**
@@ -66,6 +75,12 @@ export const snippetRequestSchema = z
      * runs (Executor.sendInput), until it closes it (closeInput) or the run ends.
      */
     interactive: z.boolean().optional(),
+    /**
+     * Runs the program on a pseudo-terminal of this size inside the sandbox (runtime/tty_run.py):
+     * it sees a terminal; stdin stays open as for `interactive`, and what it writes to the
+     * terminal, stdout and stderr alike, is the run's stdout. Executor.resize changes the size.
+     */
+    tty: terminalSizeSchema.optional(),
   })
   .strict()
   .superRefine((request, ctx) => {

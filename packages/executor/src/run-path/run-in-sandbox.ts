@@ -20,6 +20,8 @@ export interface PreparedCommand {
   layer?: ProjectLayer | null | undefined;
   /** Read-only binds for this run alone (its dependency environment). */
   mounts?: readonly ReadOnlyMount[] | undefined;
+  /** A control descriptor for the program's wrapper (a tty run's resizes). */
+  controlFd?: boolean | undefined;
 }
 
 /** The phases of one run; an internal failure names the one it happened in. */
@@ -128,6 +130,7 @@ export async function runInSandbox<Inspected = undefined>(
         onProgram: job.onProgram,
         projectLayer: Boolean(command.layer),
         mounts: command.mounts,
+        controlFd: command.controlFd,
       });
     } catch (error) {
       return internal(error, 'start');

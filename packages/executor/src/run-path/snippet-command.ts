@@ -1,10 +1,15 @@
 import { chown, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TerminalSize } from '../engine/run-request.ts';
 import { LANGUAGE_RUNTIMES, type Language } from '../languages/index.ts';
+import { SANDBOX_RUNTIME_DIR } from '../result/runtime-mount.ts';
 import { writeNewWorkspaceFile } from '../sandbox/safe-fs.ts';
 import { SANDBOX_WORKSPACE } from '../sandbox/sandbox-command.ts';
 import { baseSandboxEnv } from '../sandbox/sandbox-environment.ts';
 import type { PreparedCommand } from './run-in-sandbox.ts';
+
+/** The pseudo-terminal wrapper of tty runs. */
+const TTY_WRAPPER = ['/usr/bin/python3', '-I', '-S', '-B', `${SANDBOX_RUNTIME_DIR}/tty_run.py`];
 
 export interface SnippetFile {
   /** A relative path inside the workspace, already checked (snippet-fields.ts filePathRefusal). */
@@ -53,6 +58,8 @@ export function snippetCommand(options: {
   args?: readonly string[] | undefined;
   env?: Readonly<Record<string, string>> | undefined;
   argvFor?: (file: string) => string[];
+  /** On a pseudo-terminal of this size (runtime/tty_run.py), with a control descriptor. */
+  tty?: TerminalSize | undefined;
 }): (workspaceDir: string) => Promise<PreparedCommand> {
   const runtime = LANGUAGE_RUNTIMES[options.language];
   const argvFor = options.argvFor ?? ((file: string) => runtime.runArgv(file));
@@ -61,9 +68,15 @@ export function snippetCommand(options: {
     const made = new Set<string>();
     const all = [{ name: entry, content: options.code }, ...(options.files ?? [])];
     for (const file of all) await writeSnippetFile(workspaceDir, file, options.owner, made);
+    const argv = [...argvFor(`${SANDBOX_WORKSPACE}/${entry}`), ...(options.args ?? [])];
+    const env = { ...options.env, ...baseSandboxEnv() };
+    if (!options.tty) return { argv, env };
+    const { rows, cols } = options.tty;
     return {
-      argv: [...argvFor(`${SANDBOX_WORKSPACE}/${entry}`), ...(options.args ?? [])],
-      env: { ...options.env, ...baseSandboxEnv() },
+      argv: [...TTY_WRAPPER, String(rows), String(cols), '--', ...argv],
+      // A terminal that understands what programs write to one (the page shows it in xterm.js).
+      env: { ...env, TERM: 'xterm-256color' },
+      controlFd: true,
     };
   };
 }

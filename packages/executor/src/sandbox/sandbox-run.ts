@@ -50,6 +50,11 @@ export interface SandboxRunOptions {
    */
   projectLayer?: boolean | undefined;
   /**
+   * A control descriptor into the sandbox at READY_FD, for the run's wrapper (a tty run's
+   * resizes, runtime/tty_run.py), written through ProgramControl.control. @default false
+   */
+  controlFd?: boolean | undefined;
+  /**
    * Read-only binds for this run alone, after the host's own (a run's dependency environment, an
    * install's egress socket). Sources should name nothing of the host: see ReadOnlyMount.
    */
@@ -62,6 +67,11 @@ export type ProgramSignal = 'SIGINT' | 'SIGTERM';
 export interface ProgramControl {
   /** Sends the signal to the program (tini's child); false when there is none any more. */
   signal(name: ProgramSignal): Promise<boolean>;
+  /**
+   * Writes one line to the run's control descriptor (`controlFd`): a tty run's resizes. False
+   * when the run has none, or it is closed.
+   */
+  control(line: string): boolean;
 }
 
 export interface SandboxRunDeps {
@@ -86,7 +96,15 @@ const KILL_PERSIST_MS = 5_000;
 /** What is fixed when the sandbox process starts: its namespaces, rlimits, files and program. */
 export type SandboxSpawnOptions = Pick<
   SandboxRunOptions,
-  'runId' | 'argv' | 'limits' | 'workspaceDir' | 'env' | 'runAs' | 'projectLayer' | 'mounts'
+  | 'runId'
+  | 'argv'
+  | 'limits'
+  | 'workspaceDir'
+  | 'env'
+  | 'runAs'
+  | 'projectLayer'
+  | 'mounts'
+  | 'controlFd'
 > & {
   /**
    * `background`: started ahead of demand (a warm sandbox). Its cgroup has the lowest CPU weight
@@ -101,7 +119,7 @@ export type SandboxSpawnOptions = Pick<
 /** What a started sandbox is given when its run begins. */
 export type SandboxGoOptions = Omit<
   SandboxRunOptions,
-  'runId' | 'argv' | 'workspaceDir' | 'env' | 'runAs' | 'projectLayer' | 'mounts'
+  'runId' | 'argv' | 'workspaceDir' | 'env' | 'runAs' | 'projectLayer' | 'mounts' | 'controlFd'
 > & {
   /** Bytes written to stdin before the run's own (a warm runner's instructions). */
   preamble?: Buffer | undefined;
@@ -172,7 +190,7 @@ export async function spawnSandbox(
     runAs: options.runAs ?? deps.runAs,
     mounts: options.mounts?.length ? [...deps.mounts, ...options.mounts] : deps.mounts,
     tools: deps.tools,
-    readyFd: options.readyFd,
+    readyFd: options.readyFd || options.controlFd,
     projectLayer: options.projectLayer,
   });
 
@@ -185,7 +203,7 @@ export async function spawnSandbox(
       env: invocation.env,
       seccompFile: deps.seccompFile,
       launch: invocation.launch,
-      readyFd: options.readyFd ?? false,
+      readyFd: Boolean(options.readyFd || options.controlFd),
     });
   } catch (error) {
     await cgroup.remove();
@@ -291,8 +309,10 @@ export async function spawnSandbox(
     readyStream.once('close', () => resolve(false));
     exitListeners.push(() => resolve(false));
   });
-  // Read to its end so that its close is seen; nothing else comes on it.
+  // Read to its end so that its close is seen; nothing else comes on it. (A control descriptor
+  // only ever carries lines to the program: read so that its close is seen too.)
   readyStream?.resume();
+  if (options.controlFd) child.ready?.resume();
 
   const signalProgram = async (name: ProgramSignal): Promise<boolean> => {
     if (childExited) return false;
@@ -358,7 +378,15 @@ export async function spawnSandbox(
         letGo();
 
         feedStdin(child.stdin, goOptions.stdin, goOptions.preamble);
-        goOptions.onProgram?.({ signal: signalProgram });
+        goOptions.onProgram?.({
+          signal: signalProgram,
+          control: (line) => {
+            const stream = options.controlFd ? child.ready : null;
+            if (!stream?.writable || childExited) return false;
+            stream.write(`${line}\n`);
+            return true;
+          },
+        });
 
         timer = setTimeout(() => {
           flags.timedOut = true;

@@ -494,6 +494,67 @@ async function fanOut(http: ApiClient): Promise<void> {
   }
 }
 
+const CELL_ROUNDS = 100;
+const TARGET_CELL_P50_MS = 20;
+
+/** Milliseconds from a call that starts a run (a cell, or a fresh run) to its end at the socket. */
+async function toEnd(live: ApiClient, start: () => Promise<{ id: string }>): Promise<number> {
+  const begun = performance.now();
+  const { id } = await start();
+  let state = '';
+  await follow(
+    live,
+    id,
+    (event) => {
+      if (event.type === 'end') state = event.result.state;
+    },
+    CYCLE_TIMEOUT_MS,
+  ).done;
+  if (state !== 'completed') throw new Error(`a run ended ${state}`);
+  return performance.now() - begun;
+}
+
+/**
+ * 4. A session's cell that increments a variable, from `sessions.run` over HTTP to its end over
+ * the WebSocket, against a fresh run of the same code the same way, interleaved.
+ */
+async function cellRoundTrip(http: ApiClient): Promise<void> {
+  const socket = openSocket();
+  const session = await http.sessions.create.mutate({ language: 'python' });
+  try {
+    await connected(socket);
+    const live = socket.api;
+    await toEnd(live, () => http.sessions.run.mutate({ sessionId: session.id, code: 'x = 0' }));
+    const cells: number[] = [];
+    const fresh: number[] = [];
+    for (let round = 0; round < CELL_ROUNDS; round++) {
+      cells.push(
+        await toEnd(live, () =>
+          http.sessions.run.mutate({ sessionId: session.id, code: 'x += 1' }),
+        ),
+      );
+      fresh.push(
+        await toEnd(live, () =>
+          http.runs.create.mutate({ kind: 'snippet', language: 'python', code: 'x = 0\nx += 1' }),
+        ),
+      );
+    }
+    const cellP50 = percentile(cells, 50);
+    console.log(
+      `4. a session cell \`x += 1\`, sessions.run over HTTP to its end over the WebSocket, ${CELL_ROUNDS} rounds`,
+    );
+    console.log(
+      `  fresh Python run, the same way   p50 ${ms(percentile(fresh, 50))}  p95 ${ms(percentile(fresh, 95))}  (baseline)`,
+    );
+    console.log(
+      `  cell                             p50 ${ms(cellP50)}  p95 ${ms(percentile(cells, 95))}  (${ratio(cellP50, percentile(fresh, 50))}; target p50 <= ${TARGET_CELL_P50_MS} ms: ${cellP50 <= TARGET_CELL_P50_MS ? 'met' : 'MISSED'})`,
+    );
+  } finally {
+    await http.sessions.close.mutate({ id: session.id }).catch(() => {});
+    await closeSockets([socket]);
+  }
+}
+
 // Each section closes its sockets, shuts down its engines and cancels its runs when it ends; the
 // server and what it made go in finish(), whatever happened.
 try {
@@ -511,6 +572,9 @@ try {
   await section(
     `api: ${STREAM_RUNS * STREAM_SOCKETS * SUBS_PER_PAIR} WebSocket subscribers watching ${STREAM_RUNS} runs`,
     () => fanOut(http),
+  );
+  await section(`api: a session cell round trip over the WebSocket, ${CELL_ROUNDS} rounds`, () =>
+    cellRoundTrip(http),
   );
 } finally {
   await finish();

@@ -207,9 +207,11 @@ export async function startSandboxForker(): Promise<SandboxForker> {
   const start = (): Promise<ForkerProcess> =>
     new Promise<ForkerProcess>((resolve, reject) => {
       const name = `runbox-forker-${process.pid}-${randomBytes(6).toString('hex')}`;
-      const child = spawn(PYTHON, ['-I', '-S', FORKER_SCRIPT, name], {
+      // Nothing of the server's environment. ProcessEnv, not the empty Record it is: Next's global
+      // types (the web app type-checks this file again) make NODE_ENV required there.
+      const child: ChildProcess = spawn(PYTHON, ['-I', '-S', FORKER_SCRIPT, name], {
         stdio: ['ignore', 'ignore', 'inherit', 'pipe'],
-        env: {},
+        env: {} as NodeJS.ProcessEnv,
       });
       const control = child.stdio[3] as Socket;
       const forker: ForkerProcess = { child, control, name, alive: true };

@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from 'react';
 import { LogView } from '@/components/log-view';
 import { CallbackPanel } from '@/components/run-callbacks';
 import { RunInput } from '@/components/run-input';
+import { RunTerminal } from '@/components/run-terminal';
 import { RunVerdict } from '@/components/run-verdict';
 import {
   describeState,
@@ -19,6 +20,7 @@ import {
   type RunState,
 } from '@/lib/format';
 import { LogStore } from '@/lib/log-store';
+import { TerminalFeed } from '@/lib/terminal-feed';
 import { errorMessage, useTRPC, useTRPCClient } from '@/lib/trpc';
 import { useNow } from '@/lib/use-now';
 
@@ -47,6 +49,9 @@ export function RunView({ id }: { id: string }) {
   const queryClient = useQueryClient();
   const run = useQuery(trpc.runs.get.queryOptions({ id }));
   const [store] = useState(() => new LogStore());
+  // A tty run's terminal: fed by the same subscription, dropped once the run proves not one.
+  const [feed] = useState(() => new TerminalFeed());
+  const [textOpen, setTextOpen] = useState(false);
   const lastState = useRef<RunState | null>(null);
 
   // The log bypasses React state: events go straight into the store, which re-renders the view
@@ -57,12 +62,19 @@ export function RunView({ id }: { id: string }) {
     const subscription = trpcClient.runs.onOutput.subscribe(
       { id },
       {
-        onData: ({ data }) => store.applyAll(data.events),
+        onData: ({ data }) => {
+          store.applyAll(data.events);
+          feed.applyAll(data.events);
+        },
         onError: (error) => setOutputError(error),
       },
     );
     return () => subscription.unsubscribe();
-  }, [trpcClient, id, store]);
+  }, [trpcClient, id, store, feed]);
+  const isTty = run.data ? run.data.tty !== undefined : null;
+  useEffect(() => {
+    if (isTty === false) feed.drop();
+  }, [isTty, feed]);
   const status = useSubscription(trpc.runs.onStatus.subscriptionOptions({ id }));
   const live = status.data;
 
@@ -191,19 +203,50 @@ export function RunView({ id }: { id: string }) {
               </pre>
             </section>
           )}
-          <LogView
-            store={store}
-            runId={id}
-            live={!ended}
-            emptyText={
-              merged.state === 'queued'
-                ? 'Output appears here once the run starts.'
-                : ended
-                  ? 'This run printed nothing.'
-                  : 'Waiting for the first line…'
-            }
-          />
-          {view.interactive && <RunInput id={id} ended={ended} />}
+          {view.tty ? (
+            <>
+              {/* The terminal takes the typing: no input box besides it. */}
+              <RunTerminal
+                id={id}
+                feed={feed}
+                ended={ended}
+                queued={merged.state === 'queued'}
+                size={view.tty}
+              />
+              <details
+                className="terminal-text"
+                open={textOpen}
+                onToggle={(e) => setTextOpen(e.currentTarget.open)}
+              >
+                <summary>
+                  Output as text <span className="hint">(search, copy, download)</span>
+                </summary>
+                {textOpen && (
+                  <LogView
+                    store={store}
+                    runId={id}
+                    live={!ended}
+                    label="Output as text"
+                    emptyText={ended ? 'This run printed nothing.' : 'Nothing printed yet.'}
+                  />
+                )}
+              </details>
+            </>
+          ) : (
+            <LogView
+              store={store}
+              runId={id}
+              live={!ended}
+              emptyText={
+                merged.state === 'queued'
+                  ? 'Output appears here once the run starts.'
+                  : ended
+                    ? 'This run printed nothing.'
+                    : 'Waiting for the first line…'
+              }
+            />
+          )}
+          {view.interactive && !view.tty && <RunInput id={id} ended={ended} />}
           {verdict && <RunVerdict verdict={verdict} />}
           {warnings.length > 0 && (
             <section
@@ -324,7 +367,11 @@ export function RunView({ id }: { id: string }) {
               {view.interactive && (
                 <>
                   <dt>Input</dt>
-                  <dd>interactive</dd>
+                  <dd>
+                    {view.tty
+                      ? `a terminal (created ${view.tty.cols}×${view.tty.rows})`
+                      : 'interactive'}
+                  </dd>
                 </>
               )}
               {view.limits?.wallTimeMs && (

@@ -3,8 +3,8 @@ import { useState } from 'react';
 import type { SnippetOptionInputs } from '@/lib/snippet-options';
 
 /**
- * A snippet's interactive switch (visible: it changes what the run page offers), and under "More
- * options" its arguments, extra variables and expected output.
+ * A snippet's interactive and terminal switches (visible: they change what the run page offers),
+ * and under "More options" its arguments, extra variables and expected output.
  */
 export function SnippetOptions(props: {
   inputs: SnippetOptionInputs;
@@ -24,7 +24,9 @@ export function SnippetOptions(props: {
           <input
             id="snippet-interactive"
             type="checkbox"
-            checked={inputs.interactive}
+            // A terminal run is always interactive: its terminal takes the typing.
+            checked={inputs.interactive || inputs.tty}
+            disabled={inputs.tty}
             onChange={(e) => set({ interactive: e.target.checked })}
             aria-describedby="snippet-interactive-hint"
           />{' '}
@@ -33,6 +35,23 @@ export function SnippetOptions(props: {
         <span id="snippet-interactive-hint" className="hint small">
           The run page then has an input box: type the lines the program asks for (an{' '}
           <code>input()</code> prompt), close its input, or send it SIGINT.
+        </span>
+      </div>
+      <div className="field">
+        <label htmlFor="snippet-tty" style={{ fontWeight: 400 }}>
+          <input
+            id="snippet-tty"
+            type="checkbox"
+            checked={inputs.tty}
+            onChange={(e) => set({ tty: e.target.checked })}
+            aria-describedby="snippet-tty-hint"
+          />{' '}
+          <strong>Run in a terminal (tty)</strong>: the program sees a terminal
+        </label>
+        <span id="snippet-tty-hint" className="hint small">
+          The run page shows a terminal sized to the window: what you type goes to the program key
+          by key (Ctrl-C interrupts it), and colours, prompts and line editing work as in a
+          terminal. Implies interactive. Its stdout and stderr come as one stream.
         </span>
       </div>
       <details

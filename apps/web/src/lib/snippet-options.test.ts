@@ -15,6 +15,7 @@ describe('snippetAdditions', () => {
     expect(
       snippetAdditions({
         interactive: true,
+        tty: false,
         argsText: '--name\r\nAda Lovelace\n\n',
         envText: 'GREETING=hi there\nEMPTY=',
         expectedOutput: 'hello\n',
@@ -26,6 +27,12 @@ describe('snippetAdditions', () => {
         env: { GREETING: 'hi there', EMPTY: '' },
         expectedOutput: 'hello\n',
       },
+    });
+  });
+
+  it('runs in a terminal of the default size, which implies interactive', () => {
+    expect(snippetAdditions({ ...EMPTY_SNIPPET_OPTIONS, tty: true })).toEqual({
+      additions: { interactive: true, tty: { cols: 100, rows: 30 } },
     });
   });
 
@@ -44,7 +51,18 @@ describe('argsFromLines and optionsFromRun', () => {
   it('sets the form up as the run was, but for its expected output', () => {
     expect(
       optionsFromRun({ interactive: true, args: ['a', 'b c'], env: { X: '1', Y: 'two' } }),
-    ).toEqual({ interactive: true, argsText: 'a\nb c', envText: 'X=1\nY=two', expectedOutput: '' });
+    ).toEqual({
+      interactive: true,
+      tty: false,
+      argsText: 'a\nb c',
+      envText: 'X=1\nY=two',
+      expectedOutput: '',
+    });
+    expect(optionsFromRun({ interactive: true, tty: { cols: 80, rows: 24 } })).toEqual({
+      ...EMPTY_SNIPPET_OPTIONS,
+      interactive: true,
+      tty: true,
+    });
     expect(optionsFromRun({})).toEqual(EMPTY_SNIPPET_OPTIONS);
   });
 });

@@ -1,10 +1,14 @@
 import type { RunView } from '@runbox/api';
+import { DEFAULT_TERMINAL_SIZE, type TerminalSize } from './terminal-size';
 import { envFromText, textFromEnv } from './tool-arguments';
 
 /** What the snippet form holds besides the code and stdin. */
 export interface SnippetOptionInputs {
   /** Keep stdin open: the run page then has an input box (runs.sendInput). */
   interactive: boolean;
+  /** Run on a pseudo-terminal: the run page shows a terminal that takes the typing (implies
+   * interactive). */
+  tty: boolean;
   /** Program arguments, one per line. */
   argsText: string;
   /** Extra variables, NAME=value lines. */
@@ -15,6 +19,7 @@ export interface SnippetOptionInputs {
 
 export const EMPTY_SNIPPET_OPTIONS: SnippetOptionInputs = {
   interactive: false,
+  tty: false,
   argsText: '',
   envText: '',
   expectedOutput: '',
@@ -23,6 +28,7 @@ export const EMPTY_SNIPPET_OPTIONS: SnippetOptionInputs = {
 /** The fields these options add to a snippet's `runs.create`, each only when it is set. */
 export interface SnippetAdditions {
   interactive?: true;
+  tty?: TerminalSize;
   args?: string[];
   env?: Record<string, string>;
   expectedOutput?: string;
@@ -45,7 +51,9 @@ export function snippetAdditions(
   const args = argsFromLines(inputs.argsText);
   return {
     additions: {
-      ...(inputs.interactive ? { interactive: true as const } : {}),
+      ...(inputs.interactive || inputs.tty ? { interactive: true as const } : {}),
+      // The page fits the terminal to the window as soon as it opens (runs.resize).
+      ...(inputs.tty ? { tty: { ...DEFAULT_TERMINAL_SIZE } } : {}),
       ...(args.length > 0 ? { args } : {}),
       ...(Object.keys(env.env).length > 0 ? { env: env.env } : {}),
       ...(inputs.expectedOutput !== '' ? { expectedOutput: inputs.expectedOutput } : {}),
@@ -58,10 +66,11 @@ export function snippetAdditions(
  * run shows (only its verdict), so that field starts empty.
  */
 export function optionsFromRun(
-  run: Pick<RunView, 'interactive' | 'args' | 'env'>,
+  run: Pick<RunView, 'interactive' | 'tty' | 'args' | 'env'>,
 ): SnippetOptionInputs {
   return {
     interactive: run.interactive === true,
+    tty: run.tty !== undefined,
     argsText: (run.args ?? []).join('\n'),
     envText: textFromEnv(run.env),
     expectedOutput: '',

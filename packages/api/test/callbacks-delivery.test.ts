@@ -200,13 +200,20 @@ describe('a server that allows callbacks to 127.0.0.1', () => {
       kind: 'snippet',
       language: 'bash',
       code: 'echo hi; exit 3\n',
+      expectedOutput: 'hello\n',
       callbackUrl: hookUrl(),
     });
     expect(await settledDelivery(keyed, created.id)).toMatchObject({ state: 'delivered' });
     const [request] = receiver.requests;
     const headers = request?.headers as Record<string, string>;
+    // The verdict of an expected output rides along: a grader needs no second call.
     expect(new Webhook(KEY_SECRET).verify(request?.body ?? '', headers)).toMatchObject({
-      data: { id: created.id, state: 'failed', exitCode: 3 },
+      data: {
+        id: created.id,
+        state: 'failed',
+        exitCode: 3,
+        verdict: { status: 'failed', line: 1 },
+      },
     });
     expect(() => new Webhook(SERVER_SECRET).verify(request?.body ?? '', headers)).toThrow();
   });

@@ -1,4 +1,4 @@
-import type { RunResult, RunWarning } from '@runbox/executor';
+import type { RunResult, RunWarning, Verdict } from '@runbox/executor';
 
 /**
  * What a callback says about a run: its end as the run's result has it, frozen into the outbox
@@ -29,6 +29,8 @@ export interface RunSummary {
   artifactCount: number;
   /** The value the run handed back through the result channel; absent when it handed none. */
   value?: unknown;
+  /** A snippet sent with `expectedOutput`: passed, or the first line that differs. */
+  verdict?: Verdict;
 }
 
 /** The run row's columns the summary needs besides the result. */
@@ -60,5 +62,6 @@ export function runSummary(run: RunIdentity, result: RunResult): RunSummary {
     warnings: result.warnings,
     artifactCount: Array.isArray(artifacts) ? artifacts.length : 0,
     ...(result.value !== undefined ? { value: result.value } : {}),
+    ...(result.verdict !== undefined ? { verdict: result.verdict } : {}),
   };
 }

@@ -335,6 +335,11 @@ def main():
     # The server may have ended before the line above: then nothing would ever kill this process.
     if os.getppid() == 1:
         sys.exit(0)
+    # Signals meant for the server (a terminal's Ctrl-C, a SIGTERM to its process group) are the
+    # server's to act on: it interrupts its runs, then closes the control channel. Its children
+    # get every disposition back (reset_signals) before they exec.
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(number, signal.SIG_IGN)
     os.chdir("/")
     Forker(sys.argv[1]).serve()
 

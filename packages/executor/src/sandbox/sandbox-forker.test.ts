@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,6 +168,40 @@ describe('the forker', () => {
     await proc.exited;
     expect(proc.signalCode).toBe('SIGKILL');
     expect(proc.kill('SIGKILL')).toBe(false);
+  });
+
+  it("ignores what is sent to the server's process group: the server ends its runs itself", async () => {
+    const proc = await forker.spawn(
+      request(['import time\nprint("up", flush=True)\ntime.sleep(60)']),
+    );
+    const up = new Promise<void>((resolve) => proc.stdout.once('data', () => resolve()));
+    proc.status.resume();
+    proc.stderr.resume();
+    await up;
+    const forkerPid = readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .find((pid) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          return (
+            readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('sandbox-forker.py') &&
+            stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] === String(process.pid)
+          );
+        } catch {
+          return false;
+        }
+      });
+    expect(forkerPid).toBeDefined();
+    // In a session of its own: not in this process's group.
+    expect(readFileSync(`/proc/${forkerPid}/stat`, 'utf8').split(') ')[1]?.split(' ')[3]).toBe(
+      forkerPid,
+    );
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+      process.kill(Number(forkerPid), signal);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(proc.ended).toBe(false);
+    expect(proc.kill('SIGKILL')).toBe(true);
+    await proc.exited;
   });
 
   it('takes streams from the server only: another process that connects is dropped', async () => {

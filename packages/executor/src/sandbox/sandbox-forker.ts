@@ -212,6 +212,9 @@ export async function startSandboxForker(): Promise<SandboxForker> {
       const child: ChildProcess = spawn(PYTHON, ['-I', '-S', FORKER_SCRIPT, name], {
         stdio: ['ignore', 'ignore', 'inherit', 'pipe'],
         env: {} as NodeJS.ProcessEnv,
+        // A session of its own: what is sent to the server's process group (a terminal's Ctrl-C)
+        // reaches neither it nor the sandboxes; the server ends runs its own way, then closes it.
+        detached: true,
       });
       const control = child.stdio[3] as Socket;
       const forker: ForkerProcess = { child, control, name, alive: true };

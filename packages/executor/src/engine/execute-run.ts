@@ -36,6 +36,11 @@ export interface ExecuteRunContext {
   onProgram?: ((program: ProgramControl) => void) | undefined;
 }
 
+/** A tty run's partial lines (a prompt, an echoed key) show after this long. */
+const TERMINAL_FLUSH_MS = 15;
+/** ... and what redaction holds of them after this long without more output. */
+const TERMINAL_RELEASE_MS = 60;
+
 /** The result of a run that never started its program. */
 export function notStartedResult(
   record: RunRecord,
@@ -188,12 +193,17 @@ export async function executeRun(
         context.emit(event);
       }
     : context.emit;
+  // A terminal echoes each key: its partial lines show at once, and what redaction holds of
+  // them shortly after (output-pipeline.ts releaseHeldMs).
+  const onTerminal = record.request.kind === 'snippet' && record.request.tty !== undefined;
+  const partialFlushMs = output.partialFlushMs ?? ENGINE_DEFAULTS.partialFlushMs;
   const pipeline = createOutputPipeline({
     maxLineBytes: output.maxLineBytes ?? ENGINE_DEFAULTS.maxLineBytes,
     maxLines: output.maxLines ?? ENGINE_DEFAULTS.maxOutputLines,
-    partialFlushMs: output.partialFlushMs ?? ENGINE_DEFAULTS.partialFlushMs,
+    partialFlushMs: onTerminal ? Math.min(partialFlushMs, TERMINAL_FLUSH_MS) : partialFlushMs,
     redactPatterns: output.redactPatterns ?? [],
     pii: record.request.outputFilters?.pii ?? output.pii ?? false,
+    releaseHeldMs: onTerminal ? TERMINAL_RELEASE_MS : undefined,
     emit,
   });
   const prepare = prepareRequest(context, record);

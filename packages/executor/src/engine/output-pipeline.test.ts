@@ -5,7 +5,14 @@ import { createOutputPipeline } from './output-pipeline.ts';
 // Built at run time so no scanner mistakes this file for a leak.
 const githubToken = 'ghp_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
 
-function setup(overrides: { maxLines?: number; maxLineBytes?: number; pii?: boolean } = {}) {
+function setup(
+  overrides: {
+    maxLines?: number;
+    maxLineBytes?: number;
+    pii?: boolean;
+    releaseHeldMs?: number;
+  } = {},
+) {
   const events: RunEventInput[] = [];
   const pipeline = createOutputPipeline({
     maxLineBytes: overrides.maxLineBytes ?? 1024,
@@ -13,6 +20,7 @@ function setup(overrides: { maxLines?: number; maxLineBytes?: number; pii?: bool
     partialFlushMs: 100,
     redactPatterns: [/internal-[0-9]{4}/],
     ...(overrides.pii === undefined ? {} : { pii: overrides.pii }),
+    releaseHeldMs: overrides.releaseHeldMs,
     emit: (event) => events.push(event),
   });
   const texts = () =>
@@ -114,6 +122,22 @@ describe('output pipeline', () => {
     pipeline.push('stdout', Buffer.from('one 50%'));
     vi.advanceTimersByTime(150);
     expect(texts()).toEqual(['stdout:loading ~', 'stdout:gone 50%~']);
+  });
+
+  it('on a terminal, shows what redaction holds once the stream is quiet: the last key typed', () => {
+    const { pipeline, texts } = setup({ releaseHeldMs: 60 });
+    pipeline.push('stdout', Buffer.from('name? g'));
+    // The flush (100 ms) shows what cannot be a secret; 60 ms of quiet later, the rest.
+    vi.advanceTimersByTime(250);
+    // `g` could begin a GitHub token: held past the flush, shown once nothing more came.
+    expect(texts()).toEqual(['stdout:name? ~', 'stdout:g~']);
+    pipeline.push('stdout', Buffer.from('h'));
+    vi.advanceTimersByTime(250);
+    pipeline.push('stdout', Buffer.from('\r\n'));
+    expect(texts().join('|')).toBe('stdout:name? ~|stdout:g~|stdout:h~|stdout:');
+    // A token written in one piece is still redacted whole.
+    pipeline.push('stdout', Buffer.from(`echo ${githubToken}\n`));
+    expect(texts().at(-1)).toBe('stdout:echo [REDACTED:github-token]');
   });
 
   it('redacts what is held when the stream ends without a newline', () => {

@@ -16,6 +16,13 @@ export interface OutputPipelineOptions {
   /** Replace e-mail addresses, phone, card and IBAN numbers with per-run tokens (`<EMAIL_1>`).
    * Default false. */
   pii?: boolean;
+  /**
+   * A terminal's output (a tty run): what the filters hold back of a partial line is shown after
+   * this long without more output on its stream, as a terminal's echo must be (the last key
+   * typed would otherwise wait for the next one). A secret written in two pieces that far apart
+   * is then not redacted whole. Default: held until more text or the line's end.
+   */
+  releaseHeldMs?: number | undefined;
   emit(event: RunEventInput): void;
 }
 
@@ -37,6 +44,8 @@ interface StreamState {
   /** The last piece shown on this stream was partial: the next one continues its line. */
   continuing: boolean;
   timer: NodeJS.Timeout | null;
+  /** The `releaseHeldMs` timer. */
+  release: NodeJS.Timeout | null;
 }
 
 /**
@@ -66,6 +75,7 @@ export function createOutputPipeline(options: OutputPipelineOptions): OutputPipe
         filters: [redactor.lineFilter(), ...(piiTokens ? [createPiiFilter(piiTokens)] : [])],
         continuing: false,
         timer: null,
+        release: null,
       };
       streams.set(stream, entry);
     }
@@ -106,6 +116,18 @@ export function createOutputPipeline(options: OutputPipelineOptions): OutputPipe
     }
   }
 
+  /** Shows what the filters hold of the partial line once the stream is quiet (tty runs). */
+  function scheduleRelease(stream: OutputStreamName): void {
+    const releaseMs = options.releaseHeldMs;
+    if (releaseMs === undefined) return;
+    const entry = state(stream);
+    if (entry.release) clearTimeout(entry.release);
+    entry.release = setTimeout(() => {
+      entry.release = null;
+      if (!limitHit) emitPiece(stream, '', 'stream');
+    }, releaseMs);
+  }
+
   function schedule(stream: OutputStreamName): void {
     const entry = state(stream);
     if (entry.timer) clearTimeout(entry.timer);
@@ -120,6 +142,7 @@ export function createOutputPipeline(options: OutputPipelineOptions): OutputPipe
         entry.timer = null;
         emitLines(stream, entry.splitter.flushDue());
         schedule(stream);
+        scheduleRelease(stream);
       });
     }, wait);
     entry.timer = timer;
@@ -133,12 +156,15 @@ export function createOutputPipeline(options: OutputPipelineOptions): OutputPipe
       }
       emitLines(stream, state(stream).splitter.push(chunk));
       schedule(stream);
+      scheduleRelease(stream);
       return limitHit ? 'limit' : undefined;
     },
     finish() {
       for (const [stream, entry] of streams) {
         if (entry.timer) clearTimeout(entry.timer);
         entry.timer = null;
+        if (entry.release) clearTimeout(entry.release);
+        entry.release = null;
         // What is left has no newline (the splitter holds at most one piece); with it, whatever the
         // filters still hold is decided now.
         const [rest] = entry.splitter.end();

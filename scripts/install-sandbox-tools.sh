@@ -19,10 +19,10 @@ die() {
 
 [ -f "$SRC/package-lock.json" ] || die "$SRC/package-lock.json is missing"
 
-# Every file that ends up in the install, in a fixed order.
+# Every file that ends up in the install, in a fixed order (and this script, which shapes it).
 inputs="package.json package-lock.json eslint.config.js bin/runbox-eslint bin/runbox-tsc"
 # shellcheck disable=SC2086 # $inputs is a list of plain names, split on purpose
-stamp=$(cd "$SRC" && cat $inputs | sha256sum | cut -d' ' -f1)
+stamp=$({ (cd "$SRC" && cat $inputs) && cat "$ROOT/scripts/install-sandbox-tools.sh"; } | sha256sum | cut -d' ' -f1)
 stamp_file="$DEST/.runbox-stamp"
 if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ] && [ -d "$DEST/node_modules" ]; then
   exit 0
@@ -41,6 +41,13 @@ for file in $inputs; do
   cp -p "$SRC/$file" "$build/$file"
 done
 (cd "$build" && "$NPM" ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error) >&2
+# What no sandboxed run reads, copied into every sandbox host's files otherwise (and into the
+# image): npm's manual pages, and TypeScript's translated messages (tsc reads them only for an
+# explicit --locale, which the tsc tool never passes).
+rm -rf "$build/node_modules/npm/docs" "$build/node_modules/npm/man"
+for locale in cs de es fr it ja ko pl pt-br ru tr zh-cn zh-tw; do
+  rm -rf "$build/node_modules/typescript/lib/$locale"
+done
 # The sandbox runs as an unprivileged uid: everything must be readable (and dirs searchable).
 chmod -R a+rX,go-w "$build"
 printf '%s\n' "$stamp" >"$build/.runbox-stamp"

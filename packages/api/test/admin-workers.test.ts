@@ -1,14 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { RunEvent } from '@runbox/executor';
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestRedis, type TestRedis } from '../../cluster/test/support/redis-server.ts';
-import {
-  startWorkerProcess,
-  type WorkerProcess,
-} from '../../cluster/test/support/worker-process.ts';
+import type { WorkerProcess } from '../../cluster/test/support/worker-process.ts';
 import {
   adminClient,
   codeOf,
@@ -18,9 +10,9 @@ import {
   runboxDetailsOf,
   type TestClient,
 } from './support/clients.ts';
-import { eventually } from './support/runs.ts';
-import { ADMIN_TOKEN, removeCgroupGroup, testSandboxUid } from './support/server.ts';
-import { startServerProcess, type ServerProcess } from './support/subprocess.ts';
+import { endOf, eventually } from './support/runs.ts';
+import { startApiWithWorkers, type ApiWithWorkers } from './support/api-with-workers.ts';
+import { ADMIN_TOKEN } from './support/server.ts';
 import { fullOutput } from './support/subscriptions.ts';
 
 /**
@@ -28,11 +20,8 @@ import { fullOutput } from './support/subscriptions.ts';
  * its own (RUNBOX_ROLE=api), two worker processes, a real Redis.
  */
 
-const WORKER_TOKEN = 'test-worker-token-admin-workers';
-const tempDirs: string[] = [];
-let cgroupGroup: string;
-let redis: TestRedis;
-let server: ServerProcess;
+let deployed: ApiWithWorkers;
+let server: ApiWithWorkers['server'];
 let one: WorkerProcess;
 let two: WorkerProcess;
 let owner: TestClient;
@@ -41,28 +30,15 @@ let startedAt: number;
 
 beforeAll(async () => {
   startedAt = Date.now();
-  redis = await startTestRedis();
-  const dataDir = await mkdtemp(join(tmpdir(), 'runbox-api-workers-data-'));
-  const sandboxDir = await mkdtemp(join(tmpdir(), 'runbox-api-workers-sandbox-'));
-  tempDirs.push(dataDir, sandboxDir);
-  cgroupGroup = `runbox-api-test-workers-${randomBytes(3).toString('hex')}`;
-  server = await startServerProcess({
-    dataDir,
-    sandboxDir,
-    sandboxUid: testSandboxUid(),
-    cgroupGroup,
-    env: {
-      RUNBOX_REDIS_URL: redis.url,
-      RUNBOX_ROLE: 'api',
-      RUNBOX_WORKER_TOKEN: WORKER_TOKEN,
-      RUNBOX_WORKER_LEASE_MS: '2000',
-    },
+  deployed = await startApiWithWorkers({
+    label: 'workers',
+    workers: [
+      { name: 'w-one', concurrency: 1 },
+      { name: 'w-two', concurrency: 2 },
+    ],
   });
-  const env = { RUNBOX_API_URL: server.url, RUNBOX_WORKER_TOKEN: WORKER_TOKEN };
-  [one, two] = await Promise.all([
-    startWorkerProcess({ redisUrl: redis.url, name: 'w-one', concurrency: 1, env }),
-    startWorkerProcess({ redisUrl: redis.url, name: 'w-two', concurrency: 2, env }),
-  ]);
+  server = deployed.server;
+  [one, two] = deployed.workers as [WorkerProcess, WorkerProcess];
   owner = makeClient(server.url, { cookie: await newOwnerCookie(server.url) });
   admin = adminClient(server.url);
 }, 90_000);
@@ -70,21 +46,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await owner?.close();
   await admin?.close();
-  for (const worker of [one, two]) {
-    await worker?.terminate();
-    await worker?.cleanUp();
-  }
-  if (server && server.child.exitCode === null) await server.terminate();
-  await redis?.stop();
-  for (const dir of tempDirs) await rm(dir, { recursive: true, force: true });
-  if (cgroupGroup) await removeCgroupGroup(cgroupGroup);
+  await deployed?.stop();
 });
-
-function endOf(events: readonly RunEvent[]): Extract<RunEvent, { type: 'end' }>['result'] {
-  const last = events.at(-1);
-  if (last?.type !== 'end') throw new Error(`the last event is ${last?.type}, not end`);
-  return last.result;
-}
 
 /** The workers once every named one shows `draining` as asked (a worker hears it at a renewal). */
 function drainingShown(names: readonly string[], draining: boolean) {

@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunEvent } from '@runbox/executor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, type TestRedis } from '../../cluster/test/support/redis-server.ts';
 import {
@@ -19,7 +18,7 @@ import {
   runboxDetailsOf,
   type TestClient,
 } from './support/clients.ts';
-import { seqsOf, oneToN, storedEnd } from './support/runs.ts';
+import { endOf, oneToN, seqsOf, storedEnd } from './support/runs.ts';
 import { removeCgroupGroup, testSandboxUid } from './support/server.ts';
 import { startServerProcess, type ServerProcess } from './support/subprocess.ts';
 import { fullOutput, outputLines } from './support/subscriptions.ts';
@@ -39,12 +38,6 @@ let server: ServerProcess;
 let worker: WorkerProcess;
 let owner: TestClient;
 let admin: TestClient;
-
-function endOf(events: readonly RunEvent[]): Extract<RunEvent, { type: 'end' }>['result'] {
-  const last = events.at(-1);
-  if (last?.type !== 'end') throw new Error(`the last event is ${last?.type}, not end`);
-  return last.result;
-}
 
 beforeAll(async () => {
   redis = await startTestRedis();

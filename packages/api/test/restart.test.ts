@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { RunEvent } from '@runbox/executor';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeClient, newOwnerCookie, type TestClient } from './support/clients.ts';
-import { oneToN, processesOfUid, seqsOf, storedEnd, eventually } from './support/runs.ts';
+import { endOf, eventually, oneToN, processesOfUid, seqsOf, storedEnd } from './support/runs.ts';
 import {
   startServerProcess,
   storedLastSeq,
@@ -60,12 +60,6 @@ function client(server: ServerProcess, cookie: string): TestClient {
   const made = makeClient(server.url, { cookie });
   clients.push(made);
   return made;
-}
-
-function endOf(events: readonly RunEvent[]): Extract<RunEvent, { type: 'end' }>['result'] {
-  const last = events.at(-1);
-  if (last?.type !== 'end') throw new Error(`the last event is ${last?.type}, not end`);
-  return last.result;
 }
 
 describe('restart between runs (SIGTERM)', () => {

@@ -1,18 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { RunEvent } from '@runbox/executor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestRedis, type TestRedis } from '../../cluster/test/support/redis-server.ts';
-import {
-  startWorkerProcess,
-  type WorkerProcess,
-} from '../../cluster/test/support/worker-process.ts';
 import { buildTar } from '../src/uploads/test-support/build-tar.ts';
 import { makeClient, newOwnerCookie, type TestClient } from './support/clients.ts';
-import { removeCgroupGroup, testSandboxUid } from './support/server.ts';
-import { startServerProcess, type ServerProcess } from './support/subprocess.ts';
+import { startApiWithWorkers, type ApiWithWorkers } from './support/api-with-workers.ts';
+import { endOf } from './support/runs.ts';
 import { fullOutput, outputLines } from './support/subscriptions.ts';
 
 /**
@@ -22,54 +12,17 @@ import { fullOutput, outputLines } from './support/subscriptions.ts';
  * writes stays in its own workspace: the next run on the same cached project sees it as stored.
  */
 
-const WORKER_TOKEN = 'test-worker-token-links-0123456789';
-const tempDirs: string[] = [];
-let cgroupGroup: string;
-let redis: TestRedis;
-let server: ServerProcess;
-let worker: WorkerProcess;
+let deployed: ApiWithWorkers;
 let owner: TestClient;
 
-function endOf(events: readonly RunEvent[]): Extract<RunEvent, { type: 'end' }>['result'] {
-  const last = events.at(-1);
-  if (last?.type !== 'end') throw new Error(`the last event is ${last?.type}, not end`);
-  return last.result;
-}
-
 beforeAll(async () => {
-  redis = await startTestRedis();
-  const dataDir = await mkdtemp(join(tmpdir(), 'runbox-api-links-data-'));
-  const sandboxDir = await mkdtemp(join(tmpdir(), 'runbox-api-links-sandbox-'));
-  tempDirs.push(dataDir, sandboxDir);
-  cgroupGroup = `runbox-api-test-links-${randomBytes(3).toString('hex')}`;
-  server = await startServerProcess({
-    dataDir,
-    sandboxDir,
-    sandboxUid: testSandboxUid(),
-    cgroupGroup,
-    env: {
-      RUNBOX_REDIS_URL: redis.url,
-      RUNBOX_ROLE: 'api',
-      RUNBOX_WORKER_TOKEN: WORKER_TOKEN,
-      RUNBOX_WORKER_LEASE_MS: '2000',
-    },
-  });
-  worker = await startWorkerProcess({
-    redisUrl: redis.url,
-    name: 'links',
-    env: { RUNBOX_API_URL: server.url, RUNBOX_WORKER_TOKEN: WORKER_TOKEN },
-  });
-  owner = makeClient(server.url, { cookie: await newOwnerCookie(server.url) });
+  deployed = await startApiWithWorkers({ label: 'links', workers: [{ name: 'links' }] });
+  owner = makeClient(deployed.server.url, { cookie: await newOwnerCookie(deployed.server.url) });
 }, 60_000);
 
 afterAll(async () => {
   await owner?.close();
-  await worker?.terminate();
-  await worker?.cleanUp();
-  if (server && server.child.exitCode === null) await server.terminate();
-  await redis?.stop();
-  for (const dir of tempDirs) await rm(dir, { recursive: true, force: true });
-  if (cgroupGroup) await removeCgroupGroup(cgroupGroup);
+  await deployed?.stop();
 });
 
 describe('a project with links, run on a worker', () => {

@@ -67,3 +67,10 @@ export function processesOfUid(uid: number): number[] {
   }
   return pids;
 }
+
+/** The result in a run's last event, which must be its end. */
+export function endOf(events: readonly RunEvent[]): Extract<RunEvent, { type: 'end' }>['result'] {
+  const last = events.at(-1);
+  if (last?.type !== 'end') throw new Error(`the last event is ${last?.type}, not end`);
+  return last.result;
+}

@@ -25,6 +25,7 @@ import {
 } from './environment-plan.ts';
 import { PROJECT_ENVIRONMENT, type EnvironmentSettings } from './environment-settings.ts';
 import { installEnvironment } from './install-environment.ts';
+import { isAlive } from '../sandbox/process-alive.ts';
 
 const run = promisify(execFile);
 
@@ -94,16 +95,7 @@ function buildName(key: string): string {
   return `.build-${key}-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** A run's environment variables with an environment's added (PYTHONPATH and PATH extended at the end). */
+/** A run's environment variables with an environment's added (PYTHONPATH and PATH extended). */
 export function withEnvironment(
   env: Readonly<Record<string, string>>,
   ready: Pick<ReadyEnvironment, 'pythonPath' | 'binDirs'>,
@@ -142,7 +134,8 @@ export function createEnvironmentStore(options: {
   let closed = false;
 
   const versions = (): Promise<{ python: string; node: string }> => {
-    runtimes ??= run('python3', ['--version']).then(({ stdout }) => ({
+    // The sandbox's Python (/usr is what it sees), not whichever python3 the server's PATH finds.
+    runtimes ??= run('/usr/bin/python3', ['--version']).then(({ stdout }) => ({
       python: stdout.trim(),
       node: process.version,
     }));

@@ -26,6 +26,7 @@ import {
   SANDBOX_OPT_DIR,
   syntheticEtcFiles,
 } from './sandbox-environment.ts';
+import { isAlive } from './process-alive.ts';
 
 const run = promisify(execFile);
 
@@ -110,15 +111,6 @@ async function exists(path: string): Promise<boolean> {
 
 async function readMounts(): Promise<ReturnType<typeof parseMountInfo>> {
   return parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8'));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return error instanceof Error && 'code' in error && error.code === 'EPERM';
-  }
 }
 
 /** Removes the files of hosts whose process is gone (a server that died kept its tmpfs mounted). */

@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestRedis, type TestRedis } from '../../../cluster/test/support/redis-server.ts';
+import {
+  startWorkerProcess,
+  type WorkerProcess,
+} from '../../../cluster/test/support/worker-process.ts';
+import { removeCgroupGroup, testSandboxUid } from './server.ts';
+import { startServerProcess, type ServerProcess } from './subprocess.ts';
+
+/**
+ * runbox as deployed with workers: a real Redis, an API process with no worker of its own
+ * (RUNBOX_ROLE=api) and worker processes that reach it with the worker token. Each has its own
+ * data, sandbox directory and cgroup group; `stop()` removes them all, whatever the tests did.
+ */
+export interface ApiWithWorkers {
+  redis: TestRedis;
+  server: ServerProcess;
+  workers: WorkerProcess[];
+  /** The token workers and the API share (RUNBOX_WORKER_TOKEN). */
+  workerToken: string;
+  stop(): Promise<void>;
+}
+
+export async function startApiWithWorkers(options: {
+  /** Names a test's directories and groups. */
+  label: string;
+  workers: readonly { name: string; concurrency?: number; env?: Record<string, string> }[];
+  /** More variables for the API process. */
+  apiEnv?: Record<string, string>;
+  /** More variables for every worker. */
+  workerEnv?: Record<string, string>;
+}): Promise<ApiWithWorkers> {
+  const workerToken = `test-worker-token-${options.label}-${randomBytes(8).toString('hex')}`;
+  const dirs: string[] = [];
+  const cgroupGroup = `runbox-api-test-${options.label}-${randomBytes(3).toString('hex')}`;
+  const redis = await startTestRedis();
+  let server: ServerProcess | null = null;
+  const workers: WorkerProcess[] = [];
+  const stop = async (): Promise<void> => {
+    for (const worker of workers) {
+      await worker.terminate();
+      await worker.cleanUp();
+    }
+    if (server && server.child.exitCode === null) await server.terminate();
+    await redis.stop();
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+    await removeCgroupGroup(cgroupGroup);
+  };
+  try {
+    const dataDir = await mkdtemp(join(tmpdir(), `runbox-api-${options.label}-data-`));
+    const sandboxDir = await mkdtemp(join(tmpdir(), `runbox-api-${options.label}-sandbox-`));
+    dirs.push(dataDir, sandboxDir);
+    server = await startServerProcess({
+      dataDir,
+      sandboxDir,
+      sandboxUid: testSandboxUid(),
+      cgroupGroup,
+      env: {
+        RUNBOX_REDIS_URL: redis.url,
+        RUNBOX_ROLE: 'api',
+        RUNBOX_WORKER_TOKEN: workerToken,
+        RUNBOX_WORKER_LEASE_MS: '2000',
+        ...options.apiEnv,
+      },
+    });
+    const url = server.url;
+    workers.push(
+      ...(await Promise.all(
+        options.workers.map((worker) =>
+          startWorkerProcess({
+            redisUrl: redis.url,
+            name: worker.name,
+            ...(worker.concurrency !== undefined ? { concurrency: worker.concurrency } : {}),
+            env: {
+              RUNBOX_API_URL: url,
+              RUNBOX_WORKER_TOKEN: workerToken,
+              ...options.workerEnv,
+              ...worker.env,
+            },
+          }),
+        ),
+      )),
+    );
+    return { redis, server, workers, workerToken, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

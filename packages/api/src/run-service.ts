@@ -13,7 +13,6 @@ import {
 } from '@runbox/executor';
 import { callbackForNewRun } from './callbacks/index.ts';
 import { NotFoundError } from './errors/api-errors.ts';
-import { SessionsUnavailableError } from './sessions/session-api-errors.ts';
 import type { Identity } from './identity.ts';
 import type { CreateRunInput, RunView, SnippetInput } from './schemas/run-views.ts';
 import type { OwnerUsage } from './rate-limiter.ts';
@@ -216,9 +215,6 @@ function prepareRun(
     identity,
     input.callbackUrl,
   );
-  // Interactive stdin goes from this process to the program: workers elsewhere have none of it.
-  if (input.kind === 'snippet' && (input.interactive || input.tty) && services.config.cluster)
-    throw new SessionsUnavailableError('interactive runs');
   if (input.kind === 'snippet')
     return { request: snippetRequest(input), projectId: null, exampleId: null, callback };
   let projectDir: string;

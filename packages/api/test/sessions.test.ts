@@ -19,7 +19,7 @@ import {
 import { eventually, processesOfUid, storedEnd } from './support/runs.ts';
 import { removeCgroupGroup, startTestServer, type TestServer } from './support/server.ts';
 import { startServerProcess, type ServerProcess } from './support/subprocess.ts';
-import { collect, fullOutput, outputLines } from './support/subscriptions.ts';
+import { fullOutput, outputLines, watch } from './support/subscriptions.ts';
 import { claimTestUid, releaseTestUid } from '../../executor/test/support/test-uid.ts';
 
 /**
@@ -56,24 +56,6 @@ async function cell(client: Client, sessionId: string, code: string): Promise<Ru
 async function expectNotFound(call: Promise<unknown>): Promise<void> {
   const error = await rejectionOf(call);
   expect(codeOf(error)).toBe('NOT_FOUND');
-}
-
-/** Events of a run as they come, until `until` says so. */
-function watch(client: Client, runId: string, until: (events: readonly RunEvent[]) => boolean) {
-  return collect<RunEvent>(
-    (handlers) =>
-      client.runs.onOutput.subscribe(
-        { id: runId },
-        {
-          onData: (tracked) => {
-            for (const event of tracked.data.events) handlers.onData(event);
-          },
-          onError: handlers.onError,
-          onComplete: handlers.onComplete,
-        },
-      ),
-    { until: (_event, events) => until(events) },
-  );
 }
 
 describe('sessions', () => {

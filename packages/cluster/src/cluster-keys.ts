@@ -23,6 +23,8 @@ export interface ClusterKeys {
   relayCursor: string;
   /** A worker asked to take no more jobs. */
   drain(name: string): string;
+  /** An interactive run's input (stdin, its end, signals, resizes), in order (run-input.ts). */
+  runInput(runId: string): string;
 }
 
 export function clusterKeys(prefix = 'runbox'): ClusterKeys {
@@ -37,5 +39,6 @@ export function clusterKeys(prefix = 'runbox'): ClusterKeys {
     runningOn: (runId) => `${prefix}:running-on:${runId}`,
     relayCursor: `${prefix}:relay-cursor`,
     drain: (name) => `${prefix}:drain:${name}`,
+    runInput: (runId) => `${prefix}:run-input:${runId}`,
   };
 }

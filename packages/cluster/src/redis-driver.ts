@@ -12,6 +12,7 @@ import { bullPriority, type RunJob } from './job-data.ts';
 import { compareStreamIds, startMessageRelay, type MessageRelay } from './message-relay.ts';
 import { createMirroredQueue, type SharedQueue } from './mirrored-queue.ts';
 import { connectRedis } from './redis-connection.ts';
+import { isInteractive, sendRunInput } from './run-input.ts';
 import type { RunMessage } from './run-messages.ts';
 import { liveWorkers, setDraining, type WorkerInfo } from './worker-lease.ts';
 
@@ -66,6 +67,8 @@ interface Following {
   worker: string | null;
   /** Resumed, and Redis knows no worker of it: over, unless its result is still in the stream. */
   orphan: boolean;
+  /** An interactive run's input, on its way to the worker (run-input.ts); null for others. */
+  input: ReturnType<typeof sendRunInput> | null;
   resolve(result: RunResult): void;
 }
 
@@ -169,6 +172,7 @@ export async function createRedisDriver(options: RedisDriverOptions): Promise<Re
     const run = following.get(runId);
     if (!run) return;
     following.delete(runId);
+    void run.input?.stop();
     run.resolve(result);
   }
 
@@ -189,6 +193,8 @@ export async function createRedisDriver(options: RedisDriverOptions): Promise<Re
         if (run) {
           run.worker = message.worker;
           run.orphan = false;
+          // Its program's signals and resizes now have somewhere to go.
+          if (run.input) run.context.onProgram?.(run.input.program());
         } else cancelEverywhere(message.runId);
         return;
       }
@@ -300,7 +306,11 @@ export async function createRedisDriver(options: RedisDriverOptions): Promise<Re
     runsElsewhere: true,
     execute(record, context) {
       return new Promise<RunResult>((resolve) => {
-        const run: Following = { record, context, worker: null, orphan: false, resolve };
+        // Input sent now waits in the run's stream until a worker reads it.
+        const input = isInteractive(record)
+          ? sendRunInput(redis, keys.runInput(record.id), context.stdin)
+          : null;
+        const run: Following = { record, context, worker: null, orphan: false, input, resolve };
         following.set(record.id, run);
         context.signal.addEventListener('abort', () => cancelEverywhere(record.id), {
           once: true,

@@ -16,6 +16,7 @@ import {
 import { WaitingError, Worker, type Job } from 'bullmq';
 import { clusterKeys, type ClusterKeys } from './cluster-keys.ts';
 import { runJobSchema, type RunJob } from './job-data.ts';
+import { isInteractive, receiveRunInput } from './run-input.ts';
 import { createMessageWriter } from './message-writer.ts';
 import { connectRedis } from './redis-connection.ts';
 import { startWorkerLease, type WorkerLease } from './worker-lease.ts';
@@ -201,6 +202,8 @@ export function createRunWorker(options: RunWorkerOptions): RunWorker {
     };
     const entry: Active = { abort: new AbortController(), interrupted: false };
     active.set(data.runId, entry);
+    // An interactive run's input comes from the API through its stream (run-input.ts).
+    const input = isInteractive(record) ? receiveRunInput(redis, keys.runInput(data.runId)) : null;
     // For an API that restarts meanwhile: which worker to ask after (its lease) for this run.
     await redis.set(keys.runningOn(data.runId), options.name, 'PX', 24 * 3_600_000);
     writer.send({ kind: 'started', runId: data.runId, worker: options.name });
@@ -214,6 +217,7 @@ export function createRunWorker(options: RunWorkerOptions): RunWorker {
           outputGate: () => (writer.backlog() > MAX_EVENT_BACKLOG ? writer.flush() : null),
           onInternalError: (error, phase) =>
             log.error(error, `run ${data.runId} failed in its ${phase}`),
+          ...(input ? { stdin: input.stdin, onProgram: input.onProgram } : {}),
         },
         record,
         { signal: entry.abort.signal, interrupted: () => entry.interrupted },
@@ -239,6 +243,7 @@ export function createRunWorker(options: RunWorkerOptions): RunWorker {
       await redis.del(keys.runningOn(data.runId));
     } finally {
       active.delete(data.runId);
+      await input?.stop();
     }
   }
 

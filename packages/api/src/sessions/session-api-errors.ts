@@ -12,7 +12,7 @@ export class SessionLimitError extends Error {
   }
 }
 
-/** Sessions and interactive runs need the embedded engine: with workers on Redis there are none. */
+/** Sessions need the embedded engine: with workers on Redis there are none (yet). */
 export class SessionsUnavailableError extends Error {
   readonly code = 'SESSIONS_UNAVAILABLE';
   constructor(what: string) {

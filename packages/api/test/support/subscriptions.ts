@@ -175,3 +175,25 @@ export async function firstOutput(client: Client, runId: string): Promise<void> 
   const events = await collection.done;
   if (events.at(-1)?.type !== 'output') throw new Error(`run ${runId} ended before any output`);
 }
+
+/** Events of a run as they come, until `until` says so. */
+export function watch(
+  client: Client,
+  runId: string,
+  until: (events: readonly RunEvent[]) => boolean,
+) {
+  return collect<RunEvent>(
+    (handlers) =>
+      client.runs.onOutput.subscribe(
+        { id: runId },
+        {
+          onData: (tracked) => {
+            for (const event of tracked.data.events) handlers.onData(event);
+          },
+          onError: handlers.onError,
+          onComplete: handlers.onComplete,
+        },
+      ),
+    { until: (_event, events) => until(events) },
+  );
+}

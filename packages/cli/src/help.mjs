@@ -42,6 +42,9 @@ options:
   --tool <id>             a tool (runbox-cli tools lists them): run the folder or file with it
   --entry <path>          with a tool: the project's file it starts (python, node, bash); with a
                           snippet: the file name its code runs as (default: the language's own)
+  --environment <name>    the packages the run gets: "project" installs the project's
+                          requirements.txt, pyproject.toml or package.json first (a tool run);
+                          another name is one the server declares (GET /api/v1/environments)
   --stdin <file|->        the run's standard input, from a file or this process's stdin (-)
   --limit <name>=<value>  a limit for this run, repeatable or comma-separated:
                           wallTimeMs, memoryBytes, maxProcesses, cpus, tmpBytes, workspaceBytes,

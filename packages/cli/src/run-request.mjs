@@ -33,6 +33,7 @@ const LANGUAGE_OF_EXTENSION = Object.freeze({
  *   lang?: string | undefined;
  *   tool?: string | undefined;
  *   entry?: string | undefined;
+ *   environment?: string | undefined;
  *   stdin?: string | undefined;
  *   limits?: Record<string, number> | undefined;
  *   args?: string[] | null | undefined;
@@ -62,6 +63,8 @@ export async function buildRunBody(options, context) {
   const extra = {};
   if (options.stdin !== undefined) extra.stdin = await readStdin(options.stdin, context.stdin);
   if (options.limits !== undefined) extra.limits = options.limits;
+  // Sent only when given, as every field a server might not know.
+  if (options.environment !== undefined) extra.environment = options.environment;
   // Sent only when given: a server without the field refuses it by name (unrecognized_keys).
   if (options.args !== null && options.args !== undefined) extra.args = options.args;
 

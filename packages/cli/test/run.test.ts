@@ -264,6 +264,20 @@ describe('runbox-cli run <folder>', () => {
     expect(result.stderr).toMatch(/^runbox-cli: 400 UPLOAD_REJECTED \(rule name-collision, entry /);
   });
 
+  it('asks for the environment --environment names, and prints the refusal of one this server cannot install', async () => {
+    // The test server allows no package registry: the request reaches it, and it says why not.
+    await file('needs-deps/main.py', 'import tiny\n');
+    await file('needs-deps/requirements.txt', 'tiny==1.0\n');
+    const result = await runCli(
+      ['run', join(workDir, 'needs-deps'), '--tool', 'python', '--environment', 'project'],
+      keyed(),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /^runbox-cli: 400 ENVIRONMENT_REFUSED .*no package registry is allowed on this server.*RUNBOX_PIP_INDEX_URL/,
+    );
+  });
+
   it("prints the server's refusal of an upload over its size limit, and exits 2", async () => {
     await file('large/main.py', 'print(1)\n');
     // Random bytes do not compress: the archive is over the server's 64 KiB.

@@ -43,6 +43,8 @@ export function installLimits(
 /** Where the egress socket's directory is bound in the installer's sandbox. */
 export const SANDBOX_EGRESS_DIR = '/run/runbox-egress';
 const EGRESS_SOCKET = 'p.sock';
+/** Refused targets an install's failure names at most. */
+const MAX_REFUSALS_KEPT = 20;
 /** An environment holds at most this many files and directories (node_modules are many). */
 const MAX_ENVIRONMENT_ENTRIES = 200_000;
 
@@ -69,8 +71,8 @@ function refusalLine(entry: EgressLogEntry): string {
  * Runs one install in a sandbox of its own (every layer a run has; its network namespace has only
  * loopback, and its one way out is the egress proxy, which lets through the allowed registries
  * only), then copies what it made (`/workspace/env`) into `destDir`, a new directory, without
- * following any link the install left, and returns the bytes kept. Throws InstallFailedError when the install fails, with
- * the package that failed where pip or npm named one.
+ * following any link the install left, and returns the bytes kept. Throws InstallFailedError
+ * when the install fails, with the package that failed where pip or npm named one.
  */
 export async function installEnvironment(options: {
   host: SandboxHost;
@@ -94,7 +96,8 @@ export async function installEnvironment(options: {
     allow: installOrigins(plan, settings),
     onRequest: (entry) => {
       if (entry.allowed) return;
-      refused.push(entry);
+      // The failure names a few; the install's output shows each as it happens.
+      if (refused.length < MAX_REFUSALS_KEPT) refused.push(entry);
       options.onOutput?.('stderr', Buffer.from(refusalLine(entry)));
     },
   });

@@ -113,12 +113,20 @@ export async function startRunbox(
   const hibernated = store.sessions.hibernateAll();
   if (hibernated.length > 0)
     log(`${hibernated.length} sessions were active when the server stopped: hibernated`);
+  // Checked at create here; installed where runs run (here, or on each worker for its own runs).
+  const environments = createEnvironmentStore({
+    host,
+    dir: join(config.dataDir, 'environments'),
+    settings: config.executor.environments,
+  });
+  host.onClose(() => environments.close());
   const sessionRuntime = createSessionRuntime({
     host,
     store,
     config: config.sessions,
     log: logger,
     enabled: config.cluster === null,
+    environments,
   });
 
   // An API without a worker of its own need not have a working sandbox: its workers probe theirs.
@@ -171,13 +179,6 @@ export async function startRunbox(
           onError: (error) => logger.warn({ err: error }, 'a warm sandbox could not be made'),
         })
       : null;
-  // Checked at create here; installed where runs run (here, or on each worker for its own runs).
-  const environments = createEnvironmentStore({
-    host,
-    dir: join(config.dataDir, 'environments'),
-    settings: config.executor.environments,
-  });
-  host.onClose(() => environments.close());
   const projectDigests = createProjectDigests();
   const driver: RedisDriver | null = config.cluster
     ? await createRedisDriver({

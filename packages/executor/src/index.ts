@@ -140,7 +140,13 @@ export {
   type HostCapacity,
 } from './maximums-env.ts';
 export { ConfigError } from './config-error.ts';
-export { createEnvironmentStore, type EnvironmentStore } from './environments/environment-store.ts';
+export {
+  createEnvironmentStore,
+  withEnvironment,
+  type EnvironmentStore,
+} from './environments/environment-store.ts';
+export { baseSandboxEnv } from './sandbox/sandbox-environment.ts';
+export type { KernelEnvironment } from './sessions/session-kernels.ts';
 export { EnvironmentRefusedError, InstallFailedError } from './environments/environment-errors.ts';
 export { EgressConfigError } from './environments/egress-allowlist.ts';
 export { EgressProxyError } from './environments/egress-proxy.ts';

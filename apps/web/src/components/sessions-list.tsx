@@ -3,6 +3,12 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
+import {
+  environmentChoices,
+  environmentInput,
+  NO_ENVIRONMENT,
+  pickedEnvironment,
+} from '@/lib/environments';
 import { formatDuration, formatTime } from '@/lib/format';
 import { SESSION_LANGUAGE_NAMES, sessionStateWords, sessionTitle } from '@/lib/session-format';
 import { errorMessage, useTRPC } from '@/lib/trpc';
@@ -27,6 +33,11 @@ export function SessionsList() {
   const router = useRouter();
   const [language, setLanguage] = useState<SessionLanguage>('python');
   const [idleMinutes, setIdleMinutes] = useState('');
+  const [environment, setEnvironment] = useState<string>(NO_ENVIRONMENT);
+  const environments = useQuery(trpc.environments.list.queryOptions());
+  // A session has no project: the server's named environments only.
+  const environmentList = environmentChoices(environments.data, { kind: 'snippet' });
+  const picked = pickedEnvironment(environment, environmentList);
   const sessions = useQuery({
     ...trpc.sessions.list.queryOptions({ limit: 50 }),
     refetchInterval: 10_000,
@@ -39,7 +50,7 @@ export function SessionsList() {
 
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    create.mutate({ language, ...idleTtlFrom(idleMinutes) });
+    create.mutate({ language, ...idleTtlFrom(idleMinutes), ...environmentInput(picked) });
   };
 
   return (
@@ -81,6 +92,30 @@ export function SessionsList() {
               style={{ width: 160 }}
             />
           </div>
+          {environmentList.length > 1 && (
+            <div className="field">
+              <label htmlFor="session-environment">
+                Environment <span className="hint">(packages every cell imports)</span>
+              </label>
+              <select
+                id="session-environment"
+                value={picked}
+                onChange={(e) => setEnvironment(e.target.value)}
+              >
+                {environmentList.map((choice) => (
+                  <option
+                    key={choice.value}
+                    value={choice.value}
+                    disabled={choice.unavailable !== null}
+                    title={choice.unavailable ?? choice.packages ?? undefined}
+                  >
+                    {choice.label}
+                    {choice.unavailable !== null ? ' (unavailable here)' : ''}
+                  </option>
+                ))}
+              </select>
+            </div>
+          )}
           <button type="submit" className="primary" disabled={create.isPending}>
             {create.isPending ? 'Starting…' : 'Start a session'}
           </button>

@@ -28,6 +28,7 @@ const exampleSession: SessionView = {
   kernel: 'running',
   busy: false,
   limits: { ...exampleRun.limits },
+  environment: null,
   idleTtlMs: 600_000,
   maxLifetimeMs: 86_400_000,
   createdAt: 1_767_225_600_000,

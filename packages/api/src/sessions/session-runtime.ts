@@ -1,5 +1,10 @@
 import {
+  baseSandboxEnv,
   createSessionKernels,
+  EnvironmentRefusedError,
+  withEnvironment,
+  type EnvironmentStore,
+  type KernelEnvironment,
   type SandboxHost,
   type SessionKernels,
   type SessionSpec,
@@ -16,6 +21,8 @@ import type { SessionConfig } from './session-config.ts';
 export interface SessionRuntime {
   /** Null when sessions are unavailable (workers on Redis run runs elsewhere). */
   readonly kernels: SessionKernels | null;
+  /** Where sessions' environments are checked and installed; null: none can have one. */
+  readonly environments: EnvironmentStore | null;
   readonly config: SessionConfig;
   /** Cells of the session queued (waiting their turn) or running. */
   cellsOf(sessionId: string): ReadonlySet<string>;
@@ -37,6 +44,7 @@ export function createSessionRuntime(deps: {
   log: Logger;
   /** False with workers on Redis: no kernel runs in this process. */
   enabled: boolean;
+  environments?: EnvironmentStore | null;
 }): SessionRuntime {
   const { store, config, log } = deps;
   const lines = new Map<string, Set<string>>();
@@ -53,6 +61,29 @@ export function createSessionRuntime(deps: {
       id: session.id,
       language: session.language,
       limits: { ...session.limits, wallTimeMs: Math.max(1_000, left) },
+    };
+  }
+
+  const environments = deps.environments ?? null;
+
+  /** A session's named environment for its kernel: from the cache, or installed now. */
+  async function environmentOf(sessionId: string): Promise<KernelEnvironment | null> {
+    const name = store.sessions.get(sessionId)?.environment ?? null;
+    if (name === null) return null;
+    if (!environments) throw new EnvironmentRefusedError('this server installs no environments');
+    const ready = await environments.ensure(
+      { environment: name },
+      {
+        runId: `session-${sessionId}`,
+        // The install's own words go to the log: a session has no run to show them in.
+        onOutput: (_stream, chunk) =>
+          log.debug({ sessionId, output: chunk.toString('utf8') }, 'session environment install'),
+      },
+    );
+    return {
+      mounts: ready.mounts,
+      env: withEnvironment(baseSandboxEnv(), ready),
+      release: ready.release,
     };
   }
 
@@ -76,12 +107,14 @@ export function createSessionRuntime(deps: {
           onKernelExit(sessionId, why) {
             log.info({ sessionId, why }, 'session kernel ended');
           },
+          environment: environmentOf,
         },
       })
     : null;
 
   return {
     kernels,
+    environments,
     config,
     cellsOf: (sessionId) => lines.get(sessionId) ?? new Set(),
     joinLine(sessionId, runId) {

@@ -6,6 +6,8 @@ import {
   SessionGoneError,
   SessionKernelEndedError,
   UnsafeSandboxError,
+  EnvironmentRefusedError,
+  InstallFailedError,
   type CellRequest,
   type Executor,
   type KernelSnapshot,
@@ -80,6 +82,7 @@ async function sessionView(
     kernel: kernel ? 'running' : 'stopped',
     busy,
     limits: { ...session.limits },
+    environment: session.environment,
     idleTtlMs: session.idleTtlMs,
     maxLifetimeMs: session.maxLifetimeMs,
     createdAt: session.createdAt,
@@ -146,6 +149,13 @@ export async function createSession(
   const maxLifetimeMs = input.maxLifetimeMs ?? config.maxLifetimeMs;
   if (maxLifetimeMs > config.maxLifetimeMs)
     throw new BadInputError('maxLifetimeMs', `at most ${config.maxLifetimeMs} ms on this server`);
+  // Refused before anything is made: an unknown name, `project` (a session has no project), or
+  // one this server cannot install (no registry allowed for it).
+  if (input.environment !== undefined) {
+    if (!runtime.environments)
+      throw new EnvironmentRefusedError('this server installs no environments');
+    await runtime.environments.check({ environment: input.environment });
+  }
   const open = ['active', 'hibernated'] as const;
   // Counted and inserted with no await between: two creates at once cannot both slip under.
   if (
@@ -169,11 +179,15 @@ export async function createSession(
     idleTtlMs,
     maxLifetimeMs,
     createdAt: Date.now(),
+    environment: input.environment ?? null,
   });
   try {
     await runtime.kernels.start(session.id, { restore: false });
   } catch (error) {
     closeRow(services, session.id, 'its kernel did not start');
+    // An environment refused or an install that failed is the request's, and says so itself.
+    if (error instanceof EnvironmentRefusedError || error instanceof InstallFailedError)
+      throw error;
     throw error instanceof SessionKernelEndedError
       ? error
       : new SessionKernelEndedError(error instanceof Error ? error.message : String(error));

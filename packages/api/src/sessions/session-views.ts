@@ -1,4 +1,5 @@
 import {
+  environmentNameSchema,
   limitsOverrideSchema,
   lostVariableSchema,
   SESSION_LANGUAGES,
@@ -25,6 +26,11 @@ export const createSessionInputSchema = z
     idleTtlMs: z.number().int().min(1_000).optional(),
     /** Then the session is closed, however busy. */
     maxLifetimeMs: z.number().int().min(10_000).optional(),
+    /**
+     * A named environment the server declares (environments.list): its packages importable in
+     * every cell. Installed when the kernel first starts, unless cached.
+     */
+    environment: environmentNameSchema.optional(),
   })
   .strict();
 export type CreateSessionInput = z.infer<typeof createSessionInputSchema>;
@@ -92,6 +98,8 @@ export const sessionViewSchema = z.object({
   /** A cell is waiting or running. */
   busy: z.boolean(),
   limits: z.record(z.string(), z.number()),
+  /** The named environment its kernel starts with; null for none. */
+  environment: z.string().nullable(),
   idleTtlMs: z.number(),
   maxLifetimeMs: z.number(),
   createdAt: z.number(),

@@ -180,4 +180,10 @@ ALTER TABLE runs ADD COLUMN session_id TEXT REFERENCES sessions (id) ON DELETE S
 CREATE INDEX runs_by_session ON runs (session_id, queued_at, id) WHERE session_id IS NOT NULL;
 `,
   },
+  {
+    version: 7,
+    name: "a session's dependency environment",
+    // The named environment (RUNBOX_ENVIRONMENTS) its kernel starts with; NULL for none.
+    sql: `ALTER TABLE sessions ADD COLUMN environment TEXT;`,
+  },
 ];

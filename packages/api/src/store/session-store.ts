@@ -32,6 +32,8 @@ export interface NewSession {
   idleTtlMs: number;
   maxLifetimeMs: number;
   createdAt: number;
+  /** A named environment the kernel starts with (environments/); null for none. */
+  environment: string | null;
 }
 
 export interface StoredSession extends NewSession {
@@ -76,7 +78,7 @@ export interface SessionStore {
 }
 
 const SELECT_LIST =
-  'id, owner, language, limits, idle_ttl_ms, max_lifetime_ms, state, created_at, last_active_at, closed_at, close_reason, snapshot, snapshot_at, notice';
+  'id, owner, language, limits, idle_ttl_ms, max_lifetime_ms, state, created_at, last_active_at, closed_at, close_reason, snapshot, snapshot_at, notice, environment';
 
 function isLimits(value: unknown): value is SandboxLimits {
   return isPlainObject(value) && Object.values(value).every((v) => typeof v === 'number');
@@ -114,6 +116,7 @@ function fromRow(row: Row, report: ReportCorruption): StoredSession {
     snapshot: snapshot.present && isSnapshot(snapshot.value) ? snapshot.value : null,
     snapshotAt: r.nullableInt('snapshot_at'),
     notice: notice.present && isNotice(notice.value) ? notice.value : null,
+    environment: r.nullableText('environment'),
   };
 }
 
@@ -140,9 +143,9 @@ export function createSessionStore(input: {
   const sql = {
     insert: db.prepare(
       `INSERT INTO sessions (id, owner, language, limits, idle_ttl_ms, max_lifetime_ms, state,
-                             created_at, last_active_at)
+                             created_at, last_active_at, environment)
        VALUES (:id, :owner, :language, :limits, :idle_ttl_ms, :max_lifetime_ms, 'active',
-               :created_at, :created_at)`,
+               :created_at, :created_at, :environment)`,
     ),
     get: db.prepare(`SELECT ${SELECT_LIST} FROM sessions WHERE id = ?`),
     saveSnapshot: db.prepare(
@@ -170,6 +173,7 @@ export function createSessionStore(input: {
         idle_ttl_ms: Math.round(session.idleTtlMs),
         max_lifetime_ms: Math.round(session.maxLifetimeMs),
         created_at: Math.round(session.createdAt),
+        environment: session.environment,
       });
       const stored = get(session.id);
       if (!stored) throw new Error(`session ${session.id} vanished right after its insert`);

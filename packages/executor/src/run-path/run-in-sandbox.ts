@@ -102,6 +102,9 @@ export async function runInSandbox<Inspected = undefined>(
   try {
     sandbox = await source.claim(job.runId, job.limits);
   } catch (error) {
+    // A session's kernel that could not start for the request's sake (its environment refused,
+    // say) fails the cell with the reason, as a prepare would.
+    if (isUserFault(error)) return notStarted('failed', scrubHostPaths(error.message, prefixes));
     return internal(error, 'claim');
   }
   try {

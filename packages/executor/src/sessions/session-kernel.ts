@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { SANDBOX_RESULT_PATH } from '../result/result-path.ts';
 import type { CgroupUsage } from '../sandbox/cgroup.ts';
 import type { SandboxLimits } from '../sandbox/limits.ts';
+import type { ReadOnlyMount } from '../sandbox/sandbox-command.ts';
 import { baseSandboxEnv } from '../sandbox/sandbox-environment.ts';
 import type { SandboxHost } from '../sandbox/sandbox-host.ts';
 import type {
@@ -43,8 +44,10 @@ export interface SessionKernelOptions {
    * `outputBytes` is not used here (each cell has its own).
    */
   limits: SandboxLimits;
-  /** Added to the kernel's environment. */
+  /** Added to the kernel's environment (over the sandbox's base). */
   env?: Readonly<Record<string, string>> | undefined;
+  /** Read-only binds for the kernel (its session's dependency environment). */
+  mounts?: readonly ReadOnlyMount[] | undefined;
   /** A cell still running this long after its SIGINT has its kernel killed. @default 2000 */
   interruptGraceMs?: number | undefined;
   /** The kernel not ready by then is given up. @default 15000 */
@@ -131,8 +134,9 @@ interface PendingReply {
 }
 
 /**
- * Starts a session's kernel through the same spawn as every run (launcher, cgroup, rlimits,
- * setpriv, bwrap with every namespace, seccomp, tini), the language's kernel as the program, and
+ * Starts a session's kernel through the same spawn as every run (the forker's launcher, cgroup,
+ * rlimits, the privilege drop, bwrap with every namespace, seccomp, tini), the language's kernel
+ * as the program, and
  * keeps it going: one `go` for the kernel's whole life, its stdin a pipe the host writes requests
  * into, its output split into cells at their fences.
  */
@@ -150,6 +154,7 @@ export async function startSessionKernel(
       limits: options.limits,
       workspaceDir: workspace.dir,
       env: { ...baseSandboxEnv(), ...options.env },
+      mounts: options.mounts,
       readyFd: true,
     });
   } catch (error) {

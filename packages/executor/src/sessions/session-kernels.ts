@@ -1,6 +1,7 @@
 import type { RunWarning } from '../engine/run-events.ts';
 import type { SandboxSource } from '../run-path/sandbox-source.ts';
 import type { CgroupUsage } from '../sandbox/cgroup.ts';
+import type { ReadOnlyMount } from '../sandbox/sandbox-command.ts';
 import type { SandboxLimits } from '../sandbox/limits.ts';
 import type { SandboxHost } from '../sandbox/sandbox-host.ts';
 import type { KernelSnapshot, LostVariable, VariableView } from './kernel-messages.ts';
@@ -39,6 +40,19 @@ export interface SessionKernelsHooks {
   onNotice?(sessionId: string, notice: SessionNotice): void;
   /** A kernel of the session ended, however: for the log and the session's state. */
   onKernelExit?(sessionId: string, why: string): void;
+  /**
+   * The session's dependency environment, made ready before its kernel starts (installed then
+   * when it is not cached): its binds, the variables that find it, and `release` for when the
+   * kernel ends. Null for a session without one. A refusal or a failed install is thrown.
+   */
+  environment?(sessionId: string): Promise<KernelEnvironment | null>;
+}
+
+/** A session's environment as its kernel gets it (environments/environment-store.ts). */
+export interface KernelEnvironment {
+  mounts: readonly ReadOnlyMount[];
+  env: Readonly<Record<string, string>>;
+  release(): void;
 }
 
 export interface SessionKernelsOptions {
@@ -126,22 +140,33 @@ export function createSessionKernels(
     counter += 1;
     // Set once started; the kernel can only end (and call onExit) after that.
     const self: { kernel: SessionKernel | null } = { kernel: null };
-    const kernel = await startSessionKernel(host, {
-      cgroupName: `session-${counter}-${sessionId}`.slice(0, 64).replace(/[^A-Za-z0-9_-]/g, '_'),
-      language: spec.language,
-      limits: spec.limits,
-      env:
-        options.snapshotMaxBytes !== undefined
-          ? { RUNBOX_SESSION_SNAPSHOT_MAX_BYTES: String(options.snapshotMaxBytes) }
-          : {},
-      interruptGraceMs: options.interruptGraceMs,
-      onExit(why) {
-        const ended = self.kernel;
-        if (ended && kernels.get(sessionId) === ended) kernels.delete(sessionId);
-        if (!ended || !stoppedOnPurpose.has(ended)) crashed.set(sessionId, why);
-        hooks.onKernelExit?.(sessionId, why);
-      },
-    });
+    const environment = (await hooks.environment?.(sessionId)) ?? null;
+    let kernel: SessionKernel;
+    try {
+      kernel = await startSessionKernel(host, {
+        cgroupName: `session-${counter}-${sessionId}`.slice(0, 64).replace(/[^A-Za-z0-9_-]/g, '_'),
+        language: spec.language,
+        limits: spec.limits,
+        env: {
+          ...environment?.env,
+          ...(options.snapshotMaxBytes !== undefined
+            ? { RUNBOX_SESSION_SNAPSHOT_MAX_BYTES: String(options.snapshotMaxBytes) }
+            : {}),
+        },
+        mounts: environment?.mounts,
+        interruptGraceMs: options.interruptGraceMs,
+        onExit(why) {
+          environment?.release();
+          const ended = self.kernel;
+          if (ended && kernels.get(sessionId) === ended) kernels.delete(sessionId);
+          if (!ended || !stoppedOnPurpose.has(ended)) crashed.set(sessionId, why);
+          hooks.onKernelExit?.(sessionId, why);
+        },
+      });
+    } catch (error) {
+      environment?.release();
+      throw error;
+    }
     self.kernel = kernel;
     kernels.set(sessionId, kernel);
     const reason = crashed.get(sessionId) ?? null;

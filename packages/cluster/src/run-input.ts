@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import type { ProgramControl, ProgramSignal, RunRecord } from '@runbox/executor';
 import type { Redis } from 'ioredis';
@@ -25,7 +26,8 @@ export function isInteractive(record: { request: RunRecord['request'] }): boolea
   return request.kind === 'snippet' && (request.interactive === true || request.tty !== undefined);
 }
 const READ_BLOCK_MS = 1_000;
-const READ_COUNT = 256;
+/** Entries taken at once: what this process holds at most while its program is slow to read. */
+const READ_COUNT = 8;
 /**
  * Entries the worker has not read yet, at most: past it the API stops taking the engine's stdin,
  * which then holds what comes (and refuses more than 1 MiB waiting, as in one process).
@@ -44,17 +46,12 @@ export function sendRunInput(
 ): { program(): ProgramControl; stop(): Promise<void> } {
   let chain: Promise<unknown> = Promise.resolve();
   let stopped = false;
-  /** Holds the stdin while the worker is behind; goes on once it has read enough. */
+  /** Waits while the worker is behind: more than MAX_UNREAD_ENTRIES wait unread. */
   const waitForReader = async (): Promise<void> => {
-    stdin?.pause();
-    try {
-      while (!stopped && (await redis.xlen(key)) > MAX_UNREAD_ENTRIES)
-        await new Promise((resolve) => setTimeout(resolve, UNREAD_POLL_MS));
-    } finally {
-      stdin?.resume();
-    }
+    while (!stopped && (await redis.xlen(key)) > MAX_UNREAD_ENTRIES)
+      await new Promise((resolve) => setTimeout(resolve, UNREAD_POLL_MS));
   };
-  const append = (fields: (string | Buffer)[]): void => {
+  const append = (fields: (string | Buffer)[]): Promise<unknown> => {
     chain = chain
       .then(async () => {
         const answers = await redis
@@ -67,31 +64,61 @@ export function sendRunInput(
         if (unread > MAX_UNREAD_ENTRIES) await waitForReader();
       })
       .catch(() => {});
+    return chain;
   };
   if (stdin) {
-    stdin.on('data', (chunk: Buffer | string) =>
-      append(['op', 'data', 'data', typeof chunk === 'string' ? Buffer.from(chunk) : chunk]),
-    );
-    stdin.once('end', () => append(['op', 'close']));
+    // One piece at a time: the engine's stdin holds the rest (and refuses more than 1 MiB
+    // waiting) while a piece is on its way, or while the worker is behind.
+    stdin.on('data', (chunk: Buffer | string) => {
+      stdin.pause();
+      void append([
+        'op',
+        'data',
+        'data',
+        typeof chunk === 'string' ? Buffer.from(chunk) : chunk,
+      ]).then(() => {
+        if (!stopped) stdin.resume();
+      });
+    });
+    stdin.once('end', () => void append(['op', 'close']));
   }
+  // Signals and resizes never wait behind input the program has not read (a Ctrl-C is most
+  // needed then): they have a stream of their own, and go at once, in their own order.
+  let controlChain: Promise<unknown> = Promise.resolve();
+  const control = (fields: string[]): void => {
+    controlChain = controlChain
+      .then(() =>
+        redis
+          .multi()
+          .xadd(controlKeyOf(key), '*', ...fields)
+          .expire(controlKeyOf(key), EXPIRE_SECONDS)
+          .exec(),
+      )
+      .catch(() => {});
+  };
   return {
     program: () => ({
       signal(name) {
-        append(['op', 'signal', 'signal', name]);
+        control(['op', 'signal', 'signal', name]);
         return Promise.resolve(true);
       },
       control(line) {
-        append(['op', 'control', 'line', line]);
+        control(['op', 'control', 'line', line]);
         return true;
       },
     }),
     async stop() {
       stopped = true;
       stdin?.removeAllListeners('data');
-      await chain;
-      await redis.del(key).catch(() => {});
+      await Promise.all([chain, controlChain]);
+      await redis.del(key, controlKeyOf(key)).catch(() => {});
     },
   };
+}
+
+/** The stream of a run's signals and control lines, beside its input's. */
+function controlKeyOf(key: string): string {
+  return `${key}:control`;
 }
 
 function parseEntry(fields: (string | Buffer)[]): InputOp | null {
@@ -118,11 +145,26 @@ export function receiveRunInput(
   key: string,
 ): { stdin: PassThrough; onProgram(program: ProgramControl): void; stop(): Promise<void> } {
   const stdin = new PassThrough();
-  const reader = connection.duplicate();
-  reader.on('error', () => {});
   const started: { program: ProgramControl | null } = { program: null };
   let stopped = false;
-  const loop = (async () => {
+  let stopping: () => void = () => {};
+  const stoppedNow = new Promise<void>((resolve) => {
+    stopping = resolve;
+  });
+  /**
+   * The program has not taken what it was given: wait until it has (or the run ends) before
+   * reading more, so what waits stays in the stream, where the API counts it, not here.
+   */
+  const drained = (): Promise<void> =>
+    Promise.race([once(stdin, 'drain').then(() => undefined), stoppedNow]);
+  const readers: Redis[] = [];
+
+  /** Reads one stream from its start until stop(), applying each entry; trims what it read. */
+  const follow = async (stream: string, apply: (entry: InputOp) => Promise<void>) => {
+    // Reading blocks: a connection of its own, closed at the end.
+    const reader = connection.duplicate();
+    reader.on('error', () => {});
+    readers.push(reader);
     let lastId = '0';
     while (!stopped) {
       let answer: [string, [string, Buffer[]][]][] | null;
@@ -133,7 +175,7 @@ export function receiveRunInput(
           'BLOCK',
           READ_BLOCK_MS,
           'STREAMS',
-          key,
+          stream,
           lastId,
         )) as [string, [string, Buffer[]][]][] | null;
       } catch {
@@ -145,17 +187,25 @@ export function receiveRunInput(
         for (const [id, fields] of entries) {
           lastId = id.toString();
           const entry = parseEntry(fields);
-          if (!entry) continue;
-          if (entry.op === 'data' && !stdin.writableEnded) stdin.write(entry.data);
-          else if (entry.op === 'close') stdin.end();
-          else if (entry.op === 'signal') void started.program?.signal(entry.signal);
-          else if (entry.op === 'control') started.program?.control(entry.line);
+          if (entry) await apply(entry);
         }
       }
       // What is read goes: the API counts what is left to tell how far behind this reader is.
-      if (answer) await connection.xtrim(key, 'MINID', lastId).catch(() => 0);
+      if (answer) await connection.xtrim(stream, 'MINID', lastId).catch(() => 0);
     }
-  })();
+  };
+  const loops = [
+    follow(key, async (entry) => {
+      if (entry.op === 'data' && !stdin.writableEnded) {
+        if (!stdin.write(entry.data)) await drained();
+      } else if (entry.op === 'close') stdin.end();
+    }),
+    follow(controlKeyOf(key), (entry) => {
+      if (entry.op === 'signal') void started.program?.signal(entry.signal);
+      else if (entry.op === 'control') started.program?.control(entry.line);
+      return Promise.resolve();
+    }),
+  ];
   return {
     stdin,
     onProgram(program) {
@@ -163,8 +213,9 @@ export function receiveRunInput(
     },
     async stop() {
       stopped = true;
-      reader.disconnect();
-      await loop;
+      stopping();
+      for (const reader of readers) reader.disconnect();
+      await Promise.all(loops);
       if (!stdin.writableEnded) stdin.end();
     },
   };

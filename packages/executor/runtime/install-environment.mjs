@@ -96,7 +96,8 @@ async function installPython(plan, proxy) {
   if (plan.requirements) sources.push('-r', `/workspace/${plan.requirements}`);
   const named = [...plan.packages];
   if (plan.pyproject) named.push(...(await pyprojectDependencies(`/workspace/${plan.pyproject}`)));
-  sources.push(...named);
+  // After `--`: a name that starts with a dash is a (bad) requirement, never one of pip's options.
+  if (named.length > 0) sources.push('--', ...named);
   mkdirSync(target, { recursive: true });
   if (sources.length === 0) {
     say('python: nothing to install');
@@ -126,7 +127,20 @@ async function installPython(plan, proxy) {
       proxy,
       ...sources,
     ],
-    { env: { ...process.env, PIP_CONFIG_FILE: '/dev/null' } },
+    {
+      env: {
+        ...process.env,
+        PIP_CONFIG_FILE: '/dev/null',
+        // What pip starts (git for a VCS requirement) goes through the same proxy, so reaches
+        // only what the operator allows.
+        http_proxy: proxy,
+        https_proxy: proxy,
+        HTTP_PROXY: proxy,
+        HTTPS_PROXY: proxy,
+        no_proxy: '',
+        NO_PROXY: '',
+      },
+    },
   );
 }
 

@@ -10,11 +10,15 @@ Usage: python3 -I -S tty_run.py ROWS COLS -- PROGRAM [ARGS...]
 - What the program writes to the terminal (stdout and stderr alike, as on any terminal) goes to
   the run's stdout.
 - Descriptor 5, when open, carries the client's resizes: one JSON object a line,
-  {"rows": R, "cols": C}; the kernel then sends the program SIGWINCH. The program never sees it.
+  {"rows": R, "cols": C}; the kernel then sends the program SIGWINCH. The program is not given
+  it, and as it runs as the same uid, this process makes itself non-dumpable (no
+  /proc/<pid>/fd, no ptrace); the sandbox's seccomp filter denies pidfd_getfd, the other way to
+  copy another process's descriptor.
 - SIGINT and SIGTERM sent to this process go to the terminal's foreground process group.
 - Exits with the program's status (128 + N for a program killed by signal N).
 """
 
+import ctypes
 import errno
 import fcntl
 import json
@@ -27,6 +31,7 @@ import sys
 import termios
 
 CONTROL_FD = 5
+PR_SET_DUMPABLE = 4
 
 
 def set_size(fd, rows, cols):
@@ -53,6 +58,8 @@ def main():
         control = CONTROL_FD
     except OSError:
         control = None
+    # The program (same uid) may not read this process's descriptors or memory.
+    ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
     pid, master = pty.fork()
     if pid == 0:

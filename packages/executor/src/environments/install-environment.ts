@@ -57,7 +57,14 @@ export function installOrigins(
   if (plan.python && settings.pipIndexUrl) origins.push(allowedOriginOf(settings.pipIndexUrl));
   if (plan.node && settings.npmRegistry) origins.push(allowedOriginOf(settings.npmRegistry));
   origins.push(...parseEgressHosts(settings.egressHosts));
-  return origins;
+  // Each once (an index and a registry on one host are one origin).
+  const seen = new Set<string>();
+  return origins.filter((origin) => {
+    const name = `${origin.scheme}://${origin.host}:${origin.port}`;
+    if (seen.has(name)) return false;
+    seen.add(name);
+    return true;
+  });
 }
 
 /** What became of the install's output: kept (its size), or not, and why when it was runbox's. */

@@ -161,10 +161,10 @@ export const PER_LINUX = 0;
  */
 export const SECCOMP_POLICY: readonly SeccompRule[] = [
   {
-    syscalls: ['ptrace', 'process_vm_readv', 'process_vm_writev'],
+    syscalls: ['ptrace', 'process_vm_readv', 'process_vm_writev', 'pidfd_getfd'],
     action: 'EPERM',
     when: { kind: 'always' },
-    why: 'Reading or steering another process (or one sandbox run reaching another with the same uid) and a long history of ptrace privilege-escalation bugs.',
+    why: "Reading or steering another process (or one sandbox run reaching another with the same uid), taking another process's descriptors (pidfd_getfd: a tty run's program copying its wrapper's control socket), and a long history of ptrace privilege-escalation bugs.",
   },
   {
     syscalls: ['keyctl', 'add_key', 'request_key'],

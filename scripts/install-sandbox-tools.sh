@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs the Node-based tools runbox offers inside the sandbox (sandbox-tools/: TypeScript,
+# Installs the Node-based tools runbox offers inside the sandbox (sandbox-tools/: TypeScript, npm,
 # ESLint and their wrappers) into .runbox/sandbox-tools with `npm ci`: a flat node_modules of real
 # directories, which the sandbox host binds read-only at /opt/runbox/tools.
 # Idempotent: does nothing when the stamp (a hash of sandbox-tools/) matches what is installed.
@@ -29,7 +29,7 @@ if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ] && [ -d "$DEST/
 fi
 
 command -v "$NPM" >/dev/null 2>&1 || die "npm is needed (set NPM=/path/to/npm)"
-say "installing TypeScript and ESLint for the sandbox into $DEST"
+say "installing TypeScript, ESLint and npm for the sandbox into $DEST"
 
 # Built beside the target and swapped in whole: a run that binds the old tree keeps it intact.
 mkdir -p "$(dirname -- "$DEST")"

@@ -1,5 +1,6 @@
 import {
   notStartedResult,
+  takesInput,
   type DriverRunContext,
   type RunDriver,
   type RunRecord,
@@ -12,7 +13,7 @@ import { bullPriority, type RunJob } from './job-data.ts';
 import { compareStreamIds, startMessageRelay, type MessageRelay } from './message-relay.ts';
 import { createMirroredQueue, type SharedQueue } from './mirrored-queue.ts';
 import { connectRedis } from './redis-connection.ts';
-import { isInteractive, sendRunInput } from './run-input.ts';
+import { sendRunInput } from './run-input.ts';
 import type { RunMessage } from './run-messages.ts';
 import { liveWorkers, setDraining, type WorkerInfo } from './worker-lease.ts';
 
@@ -307,7 +308,7 @@ export async function createRedisDriver(options: RedisDriverOptions): Promise<Re
     execute(record, context) {
       return new Promise<RunResult>((resolve) => {
         // Input sent now waits in the run's stream until a worker reads it.
-        const input = isInteractive(record)
+        const input = takesInput(record.request)
           ? sendRunInput(redis, keys.runInput(record.id), context.stdin)
           : null;
         const run: Following = { record, context, worker: null, orphan: false, input, resolve };

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
-import type { ProgramControl, ProgramSignal, RunRecord } from '@runbox/executor';
+import type { ProgramControl, ProgramSignal } from '@runbox/executor';
 import type { Redis } from 'ioredis';
 
 /**
@@ -20,11 +20,6 @@ type InputOp =
 
 const EXPIRE_SECONDS = 24 * 3600;
 
-/** Runs whose stdin stays open: created `interactive`, or on a terminal. */
-export function isInteractive(record: { request: RunRecord['request'] }): boolean {
-  const request = record.request;
-  return request.kind === 'snippet' && (request.interactive === true || request.tty !== undefined);
-}
 const READ_BLOCK_MS = 1_000;
 /** Entries taken at once: what this process holds at most while its program is slow to read. */
 const READ_COUNT = 8;

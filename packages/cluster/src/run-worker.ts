@@ -5,6 +5,7 @@ import {
   executeRun,
   resolveLimits,
   runKindKey,
+  takesInput,
   type EnvironmentStore,
   type ExecutorConfig,
   type RunRecord,
@@ -16,7 +17,7 @@ import {
 import { WaitingError, Worker, type Job } from 'bullmq';
 import { clusterKeys, type ClusterKeys } from './cluster-keys.ts';
 import { runJobSchema, type RunJob } from './job-data.ts';
-import { isInteractive, receiveRunInput } from './run-input.ts';
+import { receiveRunInput } from './run-input.ts';
 import { createMessageWriter } from './message-writer.ts';
 import { connectRedis } from './redis-connection.ts';
 import { startWorkerLease, type WorkerLease } from './worker-lease.ts';
@@ -203,7 +204,9 @@ export function createRunWorker(options: RunWorkerOptions): RunWorker {
     const entry: Active = { abort: new AbortController(), interrupted: false };
     active.set(data.runId, entry);
     // An interactive run's input comes from the API through its stream (run-input.ts).
-    const input = isInteractive(record) ? receiveRunInput(redis, keys.runInput(data.runId)) : null;
+    const input = takesInput(record.request)
+      ? receiveRunInput(redis, keys.runInput(data.runId))
+      : null;
     // For an API that restarts meanwhile: which worker to ask after (its lease) for this run.
     await redis.set(keys.runningOn(data.runId), options.name, 'PX', 24 * 3_600_000);
     writer.send({ kind: 'started', runId: data.runId, worker: options.name });

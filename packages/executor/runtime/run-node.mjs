@@ -31,12 +31,13 @@
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import { closeSync, mkdirSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
-import { createRequire, Module, stripTypeScriptTypes } from 'node:module';
+import { createRequire, Module } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import process from 'node:process';
 import { inspect } from 'node:util';
 import vm from 'node:vm';
+import { stripTypes } from './strip-types.mjs';
 
 const RUNNER_FILE = fileURLToPath(import.meta.url);
 
@@ -155,21 +156,6 @@ function reportUncaught(error) {
   const text = trimmed instanceof Error ? inspect(trimmed) : `Uncaught ${inspect(trimmed)}`;
   process.stderr.write(`${text}\n\nNode.js ${process.version}\n`);
   process.exit(1);
-}
-
-function stripTypes(source) {
-  // The API warns that it is experimental; `node main.ts` itself prints nothing, so neither do we.
-  const emitWarning = process.emitWarning;
-  process.emitWarning = function (warning, ...rest) {
-    const message = typeof warning === 'string' ? warning : warning?.message;
-    if (String(message).includes('stripTypeScriptTypes')) return;
-    return emitWarning.call(process, warning, ...rest);
-  };
-  try {
-    return stripTypeScriptTypes(source, { mode: 'strip' });
-  } finally {
-    process.emitWarning = emitWarning;
-  }
 }
 
 /** Compiles the snippet as a classic script, or returns null when it needs the module loader. */

@@ -28,13 +28,14 @@
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import { mkdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { createRequire, Module, stripTypeScriptTypes } from 'node:module';
+import { createRequire, Module } from 'node:module';
 import { dirname } from 'node:path';
 import process from 'node:process';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { inspect, types as utilTypes } from 'node:util';
 import vm from 'node:vm';
+import { stripTypes } from './strip-types.mjs';
 
 const KERNEL_FILE = fileURLToPath(import.meta.url);
 const language = process.argv[2] === 'typescript' ? 'typescript' : 'javascript';
@@ -113,20 +114,6 @@ bindCommonJsGlobals();
 const BASELINE = new Set(getOwnPropertyNames(globalThis));
 
 // --- compiling a cell --------------------------------------------------------------------------
-
-function stripTypes(source) {
-  const emitWarning = process.emitWarning;
-  process.emitWarning = function (warning, ...rest) {
-    const message = typeof warning === 'string' ? warning : warning?.message;
-    if (String(message).includes('stripTypeScriptTypes')) return;
-    return emitWarning.call(process, warning, ...rest);
-  };
-  try {
-    return stripTypeScriptTypes(source, { mode: 'strip' });
-  } finally {
-    process.emitWarning = emitWarning;
-  }
-}
 
 /** Top-level let, const and class of a script become vars of the global scope. */
 function declarationsToVar(source) {

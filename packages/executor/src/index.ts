@@ -84,6 +84,7 @@ export {
   outputFiltersSchema,
   environmentNameSchema,
   terminalSizeSchema,
+  takesInput,
   type TerminalSize,
   runKindKey,
   MAX_STDIN_BYTES,

@@ -19,6 +19,9 @@ import { callbackUrlSchema } from '../callbacks/callback-url.ts';
 
 /** The shapes the API sends and takes, shared with the web app. */
 
+/** A run's stdin on the wire (a snippet's or a tool run's). */
+const wireStdinSchema = z.string().max(1_048_576, 'stdin is limited to 1 MiB');
+
 export const runWarningSchema = z.object({
   check: z.string(),
   message: z.string(),
@@ -126,7 +129,7 @@ export const snippetInputSchema = z
       .string()
       .max(1_000_000, 'code is limited to 1,000,000 characters on the wire')
       .optional(),
-    stdin: z.string().max(1_048_576, 'stdin is limited to 1 MiB').optional(),
+    stdin: wireStdinSchema.optional(),
     /** The file that runs (a relative path); default the language's own name, e.g. main.py. */
     entry: snippetPathSchema.optional(),
     /** More files beside the entry (or the entry itself, when `code` is left out). */
@@ -175,7 +178,7 @@ export const createRunInputSchema = z.discriminatedUnion('kind', [
       args: snippetArgsSchema.optional(),
       /** Extra environment variables: the names a snippet may set. */
       env: snippetEnvSchema.optional(),
-      stdin: z.string().max(1_048_576, 'stdin is limited to 1 MiB').optional(),
+      stdin: wireStdinSchema.optional(),
       /**
        * `project`: install what the project's requirements.txt, pyproject.toml or package.json
        * (+ package-lock.json) list, sandboxed, from the registries the server allows, cached by

@@ -27,7 +27,13 @@ import type { BatchLimits } from './event-batch.ts';
 import { createPositionAnnouncer } from './position-announcer.ts';
 import type { RunEvent, RunEventInput, RunResult, RunWarning } from './run-events.ts';
 import { createRunLog, type RunLog } from './run-log.ts';
-import { MAX_STDIN_BYTES, runKindKey, runRequestSchema, type RunRequest } from './run-request.ts';
+import {
+  MAX_STDIN_BYTES,
+  runKindKey,
+  runRequestSchema,
+  takesInput,
+  type RunRequest,
+} from './run-request.ts';
 import type { ProgramControl } from '../sandbox/sandbox-run.ts';
 import { checkSyntaxInSandbox } from './syntax-check.ts';
 import { createWaitEstimator } from './wait-estimator.ts';
@@ -299,10 +305,9 @@ export function createExecutor(config: ExecutorConfig): Executor {
     const id = options.id ?? randomUUID();
     if (runs.has(id)) throw new InvalidRunRequestError('id', `a run ${id} exists already`);
     let input: PassThrough | null = null;
-    // A terminal's input is the client's typing: a tty run is interactive.
-    if (request.kind === 'snippet' && (request.interactive || request.tty)) {
+    if (takesInput(request)) {
       input = new PassThrough();
-      if (request.stdin !== undefined) input.write(request.stdin);
+      if (request.kind === 'snippet' && request.stdin !== undefined) input.write(request.stdin);
     }
     return {
       record: {

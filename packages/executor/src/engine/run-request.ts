@@ -19,6 +19,11 @@ import {
 /** The largest stdin a snippet may be given. */
 export const MAX_STDIN_BYTES = 1024 * 1024;
 
+/** A run's stdin, given up front (a snippet's or a tool run's). */
+const stdinSchema = z
+  .string()
+  .max(MAX_STDIN_BYTES, `stdin is limited to ${MAX_STDIN_BYTES} characters`);
+
 /**
  * Per-run output filters, besides secret redaction (always on). `pii`: replace e-mail addresses,
  * phone, payment card and IBAN numbers with per-run tokens (`<EMAIL_1>`) before the output is
@@ -57,10 +62,7 @@ export const snippetRequestSchema = z
     kind: z.literal('snippet'),
     language: z.enum(LANGUAGES),
     code: z.string(),
-    stdin: z
-      .string()
-      .max(MAX_STDIN_BYTES, `stdin is limited to ${MAX_STDIN_BYTES} characters`)
-      .optional(),
+    stdin: stdinSchema.optional(),
     limits: limitsOverrideSchema.optional(),
     outputFilters: outputFiltersSchema.optional(),
     entry: snippetPathSchema.optional(),
@@ -115,10 +117,7 @@ export const toolRequestSchema = z
     args: snippetArgsSchema.optional(),
     /** Extra environment variables: the same names as a snippet's may set. */
     env: snippetEnvSchema.optional(),
-    stdin: z
-      .string()
-      .max(MAX_STDIN_BYTES, `stdin is limited to ${MAX_STDIN_BYTES} characters`)
-      .optional(),
+    stdin: stdinSchema.optional(),
     limits: limitsOverrideSchema.optional(),
     outputFilters: outputFiltersSchema.optional(),
     environment: environmentNameSchema.optional(),
@@ -151,6 +150,14 @@ export type ToolRequest = z.infer<typeof toolRequestSchema>;
 export type CellRequest = z.infer<typeof cellRequestSchema>;
 export type RunRequest = z.infer<typeof runRequestSchema>;
 export type OutputFilters = z.infer<typeof outputFiltersSchema>;
+
+/**
+ * Whether the run's stdin stays open for the client (Executor.sendInput): a snippet created
+ * `interactive`, or on a terminal (`tty`: what is typed is its input).
+ */
+export function takesInput(request: RunRequest): boolean {
+  return request.kind === 'snippet' && (request.interactive === true || request.tty !== undefined);
+}
 
 /** The key under which run durations are remembered for wait estimates. */
 export function runKindKey(request: RunRequest): string {

@@ -40,6 +40,18 @@ export async function readRecords(dir: string): Promise<StoredEnvironment[]> {
   return records;
 }
 
+/** One environment's record; null when it has none (or a damaged one). */
+export async function readRecord(dir: string, key: string): Promise<StoredEnvironment | null> {
+  try {
+    const parsed = storedEnvironmentSchema.safeParse(
+      JSON.parse(await readFile(recordPath(dir, key), 'utf8')),
+    );
+    return parsed.success && parsed.data.key === key ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Written whole (a temporary file renamed over the old one). */
 export async function writeRecord(dir: string, record: StoredEnvironment): Promise<void> {
   const path = join(dir, `${record.key}${RECORD_SUFFIX}`);

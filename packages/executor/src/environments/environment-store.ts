@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { listProject } from '../project/project-listings.ts';
@@ -11,10 +11,10 @@ import type { OutputStream } from '../sandbox/sandbox-run.ts';
 import { EnvironmentRefusedError } from './environment-errors.ts';
 import {
   evictionOrder,
+  readRecord,
   readRecords,
   recordPath,
   writeRecord,
-  type StoredEnvironment,
 } from './environment-records.ts';
 import {
   environmentKey,
@@ -26,6 +26,7 @@ import {
 import { PROJECT_ENVIRONMENT, type EnvironmentSettings } from './environment-settings.ts';
 import { installEnvironment } from './install-environment.ts';
 import { isAlive } from '../sandbox/process-alive.ts';
+import { pathExists } from '../sandbox/path-exists.ts';
 
 const run = promisify(execFile);
 
@@ -72,15 +73,6 @@ export interface EnvironmentStore {
   close(): Promise<void>;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Bytes of the files under `dir`, no link followed (an environment stored before its record). */
 async function treeBytes(dir: string): Promise<number> {
   let total = 0;
@@ -88,6 +80,14 @@ async function treeBytes(dir: string): Promise<number> {
     if (entry.isFile()) total += (await lstat(join(entry.parentPath, entry.name))).size;
   }
   return total;
+}
+
+/** How runs see one stored environment (see layoutOf). */
+interface Layout {
+  view: string;
+  mounts: ReadOnlyMount[];
+  pythonPath: string | null;
+  binDirs: string[];
 }
 
 /** A build directory's name says whose it is, so that a dead process's leftovers can go. */
@@ -129,7 +129,7 @@ export function createEnvironmentStore(options: {
   const installs = new Map<string, Promise<void>>();
   const inUse = new Map<string, number>();
   let sweptBuilds = false;
-  const views = new Map<string, Promise<string>>();
+  const layouts = new Map<string, Promise<Layout>>();
   let runtimes: Promise<{ python: string; node: string }> | null = null;
   let closed = false;
 
@@ -169,40 +169,70 @@ export function createEnvironmentStore(options: {
     return plan;
   }
 
-  /** The directory runs bind from: an overlay of the stored one, or the stored one itself. */
-  function viewOf(key: string): Promise<string> {
-    let view = views.get(key);
-    if (!view) {
-      view = (async () => {
-        const stored = join(dir, key);
-        if (host.files.mechanism !== 'tmpfs') return stored;
-        const mountPoint = join(host.files.scratch, 'env', key);
-        await mkdir(mountPoint, { recursive: true, mode: 0o755 });
-        await mkdir(join(dir, '.empty'), { recursive: true, mode: 0o755 });
-        try {
-          await run(
-            host.tools.mount,
-            [
-              '-n',
-              '-i',
-              '-t',
-              'overlay',
-              '-o',
-              `ro,nosuid,nodev,lowerdir=${key}:.empty`,
-              'runbox-env',
-              mountPoint,
-            ],
-            { cwd: dir },
-          );
-          return mountPoint;
-        } catch {
-          return stored;
+  /**
+   * How runs see a stored environment: its binds from an overlay of it (or from it as it is) and
+   * the variables that find it. A stored environment never changes: made once per key.
+   */
+  function layoutOf(key: string): Promise<Layout> {
+    let layout = layouts.get(key);
+    if (!layout) {
+      layout = (async () => {
+        const view = await viewOf(key);
+        const mounts: ReadOnlyMount[] = [];
+        const binDirs: string[] = [];
+        let pythonPath: string | null = null;
+        if (await pathExists(join(view, 'python'))) {
+          mounts.push({ source: join(view, 'python'), dest: SANDBOX_ENV_PYTHON });
+          pythonPath = SANDBOX_ENV_PYTHON;
+          binDirs.push(`${SANDBOX_ENV_PYTHON}/bin`);
         }
+        if (await pathExists(join(view, 'node_modules'))) {
+          mounts.push({ source: join(view, 'node_modules'), dest: SANDBOX_ENV_NODE_MODULES });
+          binDirs.push(`${SANDBOX_ENV_NODE_MODULES}/.bin`);
+        }
+        return { view, mounts, pythonPath, binDirs };
       })();
-      views.set(key, view);
-      view.catch(() => views.delete(key));
+      layouts.set(key, layout);
+      layout.catch(() => layouts.delete(key));
     }
-    return view;
+    return layout;
+  }
+
+  /** The directory runs bind from: an overlay of the stored one, or the stored one itself. */
+  async function viewOf(key: string): Promise<string> {
+    const stored = join(dir, key);
+    if (host.files.mechanism !== 'tmpfs') return stored;
+    const mountPoint = join(host.files.scratch, 'env', key);
+    await mkdir(mountPoint, { recursive: true, mode: 0o755 });
+    await mkdir(join(dir, '.empty'), { recursive: true, mode: 0o755 });
+    try {
+      await run(
+        host.tools.mount,
+        [
+          '-n',
+          '-i',
+          '-t',
+          'overlay',
+          '-o',
+          `ro,nosuid,nodev,lowerdir=${key}:.empty`,
+          'runbox-env',
+          mountPoint,
+        ],
+        { cwd: dir },
+      );
+      return mountPoint;
+    } catch {
+      return stored;
+    }
+  }
+
+  /** Forgets how runs see it, and unmounts its overlay (runs started already keep theirs). */
+  async function forgetLayout(key: string): Promise<void> {
+    const layout = layouts.get(key);
+    layouts.delete(key);
+    const view = (await layout?.catch(() => null))?.view;
+    if (view?.startsWith(host.files.scratch))
+      await run('umount', ['-l', '--', view]).catch(() => {});
   }
 
   /** Removes what dead processes left half-made in the store (once per store). */
@@ -217,11 +247,7 @@ export function createEnvironmentStore(options: {
   }
 
   async function remove(key: string): Promise<void> {
-    const view = views.get(key);
-    views.delete(key);
-    const path = await view?.catch(() => null);
-    if (path?.startsWith(host.files.scratch))
-      await run('umount', ['-l', '--', path]).catch(() => {});
+    await forgetLayout(key);
     await rm(recordPath(dir, key), { force: true });
     await rm(join(dir, key), { recursive: true, force: true });
   }
@@ -258,7 +284,7 @@ export function createEnvironmentStore(options: {
         await rename(building, join(dir, key));
       } catch (error) {
         // Made meanwhile by another process on the same directory: theirs is as good.
-        if (!(await exists(join(dir, key)))) throw error;
+        if (!(await pathExists(join(dir, key)))) throw error;
       }
       const now = Date.now();
       await writeRecord(dir, { key, label: plan.label, bytes, createdAt: now, lastUsedAt: now });
@@ -270,9 +296,7 @@ export function createEnvironmentStore(options: {
 
   /** Notes the use (for the cap's order); writes the record of one stored before records were. */
   async function touch(key: string, label: string): Promise<void> {
-    const known: StoredEnvironment | undefined = (await readRecords(dir)).find(
-      (record) => record.key === key,
-    );
+    const known = await readRecord(dir, key);
     const now = Date.now();
     await writeRecord(
       dir,
@@ -302,7 +326,7 @@ export function createEnvironmentStore(options: {
         else inUse.delete(key);
       };
       try {
-        let reused = await exists(join(dir, key));
+        let reused = await pathExists(join(dir, key));
         if (!reused) {
           let pending = installs.get(key);
           if (pending) reused = true;
@@ -316,19 +340,7 @@ export function createEnvironmentStore(options: {
           }
           await pending;
         } else await touch(key, plan.label);
-        const view = await viewOf(key);
-        const mounts: ReadOnlyMount[] = [];
-        const binDirs: string[] = [];
-        let pythonPath: string | null = null;
-        if (await exists(join(view, 'python'))) {
-          mounts.push({ source: join(view, 'python'), dest: SANDBOX_ENV_PYTHON });
-          pythonPath = SANDBOX_ENV_PYTHON;
-          binDirs.push(`${SANDBOX_ENV_PYTHON}/bin`);
-        }
-        if (await exists(join(view, 'node_modules'))) {
-          mounts.push({ source: join(view, 'node_modules'), dest: SANDBOX_ENV_NODE_MODULES });
-          binDirs.push(`${SANDBOX_ENV_NODE_MODULES}/.bin`);
-        }
+        const { mounts, pythonPath, binDirs } = await layoutOf(key);
         return { key, label: plan.label, mounts, pythonPath, binDirs, reused, release };
       } catch (error) {
         release();
@@ -338,12 +350,7 @@ export function createEnvironmentStore(options: {
     async close() {
       closed = true;
       await Promise.allSettled(installs.values());
-      for (const view of views.values()) {
-        const path = await view.catch(() => null);
-        if (path?.startsWith(host.files.scratch))
-          await run('umount', ['-l', '--', path]).catch(() => {});
-      }
-      views.clear();
+      for (const key of [...layouts.keys()]) await forgetLayout(key);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { access, mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   assertCgroupName,
@@ -24,6 +24,7 @@ import {
 } from './cgroup-files.ts';
 import type { SandboxLimits } from './limits.ts';
 import { countedRun, parentCpuWeight } from './parent-cpu-weight.ts';
+import { pathExists } from './path-exists.ts';
 
 const CPU_PERIOD_US = 100_000;
 const REQUIRED_CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
@@ -168,7 +169,7 @@ export async function createV2Driver(base: string): Promise<CgroupDriver> {
       const dir = join(runsParent, runId);
       // Synchronous, as every cgroup file operation (cgroup-files.ts): the kernel's, in memory.
       mkdirSync(dir);
-      if (await exists(join(dir, 'memory.swap.max')))
+      if (await pathExists(join(dir, 'memory.swap.max')))
         await writeText(join(dir, 'memory.swap.max'), '0');
       await group.setLimits(limits);
       if (priority === 'background') await writeText(join(dir, 'cpu.weight'), '1');
@@ -194,13 +195,4 @@ export async function createV2Driver(base: string): Promise<CgroupDriver> {
     // The server stays in its own group (`server`), which is the delegator's to remove.
     close: () => removeCgroupDirIfEmpty(runsParent),
   };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

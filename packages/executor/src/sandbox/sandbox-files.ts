@@ -1,8 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
 import {
-  access,
   chmod,
   copyFile,
   lstat,
@@ -27,6 +25,7 @@ import {
   syntheticEtcFiles,
 } from './sandbox-environment.ts';
 import { isAlive } from './process-alive.ts';
+import { pathExists } from './path-exists.ts';
 
 const run = promisify(execFile);
 
@@ -98,15 +97,6 @@ export interface SandboxFiles {
  */
 function isUnderUsr(path: string): boolean {
   return path.startsWith('/usr/');
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.F_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function readMounts(): Promise<ReturnType<typeof parseMountInfo>> {
@@ -234,7 +224,7 @@ export async function prepareSandboxFiles(options: SandboxFilesOptions): Promise
       if (!dest.startsWith(`${SANDBOX_OPT_DIR}/`)) {
         throw new TypeError(`${dest} is not under ${SANDBOX_OPT_DIR}`);
       }
-      if (optional && !(await exists(source))) continue;
+      if (optional && !(await pathExists(source))) continue;
       const target = join(root, dest.slice(1));
       await mkdir(dirname(target), { recursive: true, mode: 0o755 });
       const realSource = await realpath(source);

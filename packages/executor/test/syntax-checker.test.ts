@@ -22,6 +22,7 @@ import {
 } from '../src/validation/syntax-checker-pool.ts';
 import { SyntaxCheckError } from '../src/validation/validation-errors.ts';
 import { processesOfUid } from './support/sandbox-harness.ts';
+import { claimTestUid, releaseTestUid } from './support/test-uid.ts';
 
 // The long-lived checkers against the one-shot check they replace, on a real sandbox host: same
 // answers, nothing run, nothing carried from one check to the next, and every checker gone when
@@ -39,8 +40,10 @@ interface TestHost {
 async function testHost(name: string, config: SandboxHostConfig = {}): Promise<TestHost> {
   const suffix = randomBytes(3).toString('hex');
   const stateDir = join(tmpdir(), `runbox-test-${name}-${suffix}`);
-  const sandboxUid = 62_900 + (parseInt(suffix, 16) % 90);
-  const checkerUid = 62_000 + (parseInt(suffix, 16) % 900);
+  // Claimed, not drawn: two hosts of this file on one checker uid once counted each other's
+  // checkers as leftovers (CI, 1 in 900).
+  const sandboxUid = claimTestUid(64_100, 800);
+  const checkerUid = claimTestUid(62_000, 900);
   const host = await createSandboxHost({
     ...config,
     stateDir,
@@ -55,6 +58,8 @@ async function testHost(name: string, config: SandboxHostConfig = {}): Promise<T
     async close() {
       await host.close();
       await rm(stateDir, { recursive: true, force: true });
+      releaseTestUid(sandboxUid);
+      releaseTestUid(checkerUid);
     },
   };
 }

@@ -32,7 +32,7 @@ import { createRateLimiter } from './rate-limiter.ts';
 import { createRunboxServer, type PageHandler, type RunboxServer } from './server.ts';
 import type { Services } from './services.ts';
 import { requeueCell, sweepSessions } from './sessions/session-service.ts';
-import { createSessionRuntime } from './sessions/session-runtime.ts';
+import { createSessionRuntime, sessionStoreHooks } from './sessions/session-runtime.ts';
 import { openStore, type Store } from './store/index.ts';
 import { removeStaleUploadDirs } from './uploads/index.ts';
 
@@ -109,10 +109,13 @@ export async function startRunbox(
   });
   if (recovery.interrupted.length > 0)
     log(`${recovery.interrupted.length} runs were running when the server stopped: interrupted`);
-  // No kernel outlives its server: every session that had one wakes from its snapshot.
-  const hibernated = store.sessions.hibernateAll();
-  if (hibernated.length > 0)
-    log(`${hibernated.length} sessions were active when the server stopped: hibernated`);
+  // No kernel of this process outlives it: every session that had one wakes from its snapshot.
+  // With workers on Redis the kernels live on the workers, and their sessions stay as they are.
+  if (config.cluster === null) {
+    const hibernated = store.sessions.hibernateAll();
+    if (hibernated.length > 0)
+      log(`${hibernated.length} sessions were active when the server stopped: hibernated`);
+  }
   // Checked at create here; installed where runs run (here, or on each worker for its own runs).
   const environments = createEnvironmentStore({
     host,
@@ -120,12 +123,10 @@ export async function startRunbox(
     settings: config.executor.environments,
   });
   host.onClose(() => environments.close());
-  const sessionRuntime = createSessionRuntime({
-    host,
+  const sessionHooks = sessionStoreHooks({
     store,
     config: config.sessions,
     log: logger,
-    enabled: config.cluster === null,
     environments,
   });
 
@@ -197,12 +198,21 @@ export async function startRunbox(
           },
         },
         deferRelay: true,
+        sessions: sessionHooks,
         log: {
           warn,
           error: (error, message) => logger.error({ err: error }, message),
         },
       })
     : null;
+  const sessionRuntime = createSessionRuntime({
+    host,
+    store,
+    config: config.sessions,
+    log: logger,
+    remote: driver?.sessions ?? null,
+    environments,
+  });
   executor = createExecutor({
     host,
     ...(driver ? { driver } : {}),
@@ -217,7 +227,7 @@ export async function startRunbox(
     tools,
     warm,
     environments,
-    sessions: sessionRuntime.kernels,
+    sessions: sessionRuntime.local,
     hooks: {
       onEvent(run, event) {
         store.appendEvent(run.id, event);
@@ -270,6 +280,7 @@ export async function startRunbox(
       maximums: config.maximums,
       artifactsRoot: paths.artifacts,
       warm,
+      environments,
       projects: {
         get(digest) {
           const dir = projectDigests.dirOf(digest);
@@ -394,7 +405,8 @@ export async function startRunbox(
         clearInterval(heartbeat);
         clearInterval(sessionSweep);
         await sweeping;
-        // Kernels end; their sessions hibernate with their snapshots, for the next start.
+        // This process's kernels end; their sessions hibernate with their snapshots, for the next
+        // start (kernels on workers live on).
         await sessionRuntime.stop();
         await server.close(2_000);
         // Attempts in flight are aborted unrecorded: still pending, they go at the next start.

@@ -42,6 +42,8 @@ function worker(name: string, fields: Partial<WorkerInfo> = {}): WorkerInfo {
     selfTest: 'ok',
     draining: false,
     heartbeatAt: Date.now(),
+    instance: '00000000-0000-4000-8000-000000000000',
+    sessions: [],
     ...fields,
   };
 }

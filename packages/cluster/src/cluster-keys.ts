@@ -25,6 +25,10 @@ export interface ClusterKeys {
   drain(name: string): string;
   /** An interactive run's input (stdin, its end, signals, resizes), in order (run-input.ts). */
   runInput(runId: string): string;
+  /** Which worker (its name and process instance) a session's kernel lives on (session-commands.ts). */
+  sessionOn(sessionId: string): string;
+  /** The commands of the API to one worker process's sessions, in order. */
+  sessionCommands(instance: string): string;
 }
 
 export function clusterKeys(prefix = 'runbox'): ClusterKeys {
@@ -40,5 +44,7 @@ export function clusterKeys(prefix = 'runbox'): ClusterKeys {
     relayCursor: `${prefix}:relay-cursor`,
     drain: (name) => `${prefix}:drain:${name}`,
     runInput: (runId) => `${prefix}:run-input:${runId}`,
+    sessionOn: (sessionId) => `${prefix}:session-on:${sessionId}`,
+    sessionCommands: (instance) => `${prefix}:session-commands:${instance}`,
   };
 }

@@ -7,6 +7,18 @@ export interface MessageRelay {
   stop(): Promise<void>;
 }
 
+interface StreamReaderOptions<T> {
+  stream: string;
+  afterId: string;
+  onMessage(message: T, id: string): void;
+  onSkipped(id: string): void;
+  onError(error: unknown): void;
+  /** After every read's entries were handed on, with the last one's id; the next read waits for it. */
+  onBatch?(lastId: string): Promise<void>;
+  /** Entries per read. @default 1000 */
+  count?: number;
+}
+
 /**
  * Reads the message stream from `afterId` on and hands every message on in order, on a
  * connection of its own (a blocking read holds its connection). Entries that are no runbox
@@ -14,16 +26,19 @@ export interface MessageRelay {
  */
 export function startMessageRelay(
   redis: Redis,
-  options: {
-    stream: string;
-    afterId: string;
-    onMessage(message: RunMessage, id: string): void;
-    onSkipped(id: string): void;
-    onError(error: unknown): void;
-    /** After every read's entries were handed on, with the last one's id; the next read waits for it. */
-    onBatch?(lastId: string): Promise<void>;
-    /** Entries per read. @default 1000 */
-    count?: number;
+  options: StreamReaderOptions<RunMessage>,
+): MessageRelay {
+  return startStreamReader(redis, { ...options, decode: decodeMessage });
+}
+
+/**
+ * Reads a stream of runbox entries (field `m`, JSON) from `afterId` on, each decoded by `decode`
+ * (null: not one of its entries, skipped and reported), in order.
+ */
+export function startStreamReader<T>(
+  redis: Redis,
+  options: StreamReaderOptions<T> & {
+    decode(text: string): T | null;
   },
 ): MessageRelay {
   let lastId = options.afterId;
@@ -53,7 +68,7 @@ export function startMessageRelay(
         for (const [id, fields] of entries) {
           lastId = id;
           const index = fields.indexOf('m');
-          const message = index >= 0 ? decodeMessage(fields[index + 1] ?? '') : null;
+          const message = index >= 0 ? options.decode(fields[index + 1] ?? '') : null;
           if (message) options.onMessage(message, id);
           else options.onSkipped(id);
         }

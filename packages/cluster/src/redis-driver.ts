@@ -5,6 +5,8 @@ import {
   type RunDriver,
   type RunRecord,
   type RunResult,
+  type SessionControl,
+  type SessionKernelsHooks,
 } from '@runbox/executor';
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
@@ -12,6 +14,7 @@ import { clusterKeys, type ClusterKeys } from './cluster-keys.ts';
 import { bullPriority, type RunJob } from './job-data.ts';
 import { compareStreamIds, startMessageRelay, type MessageRelay } from './message-relay.ts';
 import { createMirroredQueue, type SharedQueue } from './mirrored-queue.ts';
+import { createRemoteSessions, type RemoteSessions } from './remote-sessions.ts';
 import { connectRedis } from './redis-connection.ts';
 import { sendRunInput } from './run-input.ts';
 import type { RunMessage } from './run-messages.ts';
@@ -47,6 +50,11 @@ export interface RedisDriverOptions {
    * resumed the runs it had when it stopped). @default false
    */
   deferRelay?: boolean;
+  /**
+   * The sessions as the API's store has them (session-runtime.ts): given, sessions live on
+   * workers (remote-sessions.ts) and `sessions` is how the API reaches their kernels.
+   */
+  sessions?: SessionKernelsHooks;
 }
 
 export interface RedisDriver extends RunDriver {
@@ -59,6 +67,8 @@ export interface RedisDriver extends RunDriver {
    * runs it resumed get every event of their workers, once. Once only; see deferRelay.
    */
   startRelay(): Promise<void>;
+  /** The kernels of sessions, on their workers; null when no session hooks were given. */
+  readonly sessions: SessionControl | null;
 }
 
 interface Following {
@@ -96,6 +106,15 @@ export async function createRedisDriver(options: RedisDriverOptions): Promise<Re
   }
   const epoch = randomUUID();
   await redis.set(keys.epoch, epoch);
+  const remote: RemoteSessions | null = options.sessions
+    ? createRemoteSessions({
+        redis,
+        keys,
+        hooks: options.sessions,
+        workers: () => liveWorkers(redis, keys),
+        log: options.log,
+      })
+    : null;
 
   async function addJob(record: RunRecord): Promise<void> {
     const request = record.request;
@@ -113,6 +132,11 @@ export async function createRedisDriver(options: RedisDriverOptions): Promise<Re
       queuedAt: record.queuedAt,
       warnings: record.warnings,
     };
+    // A cell runs where its session's kernel lives: sent to that worker, not to whichever is free.
+    if (remote && request.kind === 'cell') {
+      remote.sendCell({ ...job, request });
+      return;
+    }
     await bull.add('run', job, {
       jobId: record.id,
       priority: bullPriority(record.priority),
@@ -143,6 +167,7 @@ export async function createRedisDriver(options: RedisDriverOptions): Promise<Re
       }
     },
     async remove(runId) {
+      remote?.forget(runId);
       // Marked first: a worker that took the job in the meantime finds the mark and runs nothing.
       await redis.set(keys.cancelled(runId), '1', 'PX', 3_600_000);
       await bull.remove(runId).catch(() => 0);
@@ -188,6 +213,7 @@ export async function createRedisDriver(options: RedisDriverOptions): Promise<Re
   function onMessage(message: RunMessage): void {
     switch (message.kind) {
       case 'started': {
+        remote?.forget(message.runId);
         queue.started(message.runId);
         const run = following.get(message.runId);
         // Cancelled (or unknown here) while a worker took it: it must not run.
@@ -208,6 +234,7 @@ export async function createRedisDriver(options: RedisDriverOptions): Promise<Re
         end(message.runId, message.result);
         return;
       case 'rejected': {
+        remote?.forget(message.runId);
         queue.started(message.runId);
         const run = following.get(message.runId);
         if (run)
@@ -217,6 +244,10 @@ export async function createRedisDriver(options: RedisDriverOptions): Promise<Re
           );
         return;
       }
+      case 'session':
+      case 'reply':
+        remote?.onMessage(message);
+        return;
     }
   }
 
@@ -266,10 +297,12 @@ export async function createRedisDriver(options: RedisDriverOptions): Promise<Re
         options.log.error(error, 'redis driver: checking that Redis kept its data failed'),
       );
       liveWorkers(redis, keys).then(
-        (workers) =>
+        (workers) => {
           queue.setCapacity(
             workers.filter((worker) => !worker.draining).reduce((sum, w) => sum + w.concurrency, 0),
-          ),
+          );
+          remote?.check(workers);
+        },
         () => {},
       );
       if (Date.now() - leasesLostAt < leaseMs) return;
@@ -332,8 +365,10 @@ export async function createRedisDriver(options: RedisDriverOptions): Promise<Re
     startRelay,
     workers: () => liveWorkers(redis, keys),
     drain: (name, draining) => setDraining(redis, keys, name, draining),
+    sessions: remote,
     async close() {
       clearInterval(watchdog);
+      await remote?.close();
       // What workers wrote up to now (this process's own worker's last results among it) is
       // relayed and stored before the relay stops: a restart goes on after it.
       const end = (

@@ -1,5 +1,12 @@
-import type { RunEventInput, RunResult } from '@runbox/executor';
+import {
+  kernelSnapshotSchema,
+  type KernelSnapshot,
+  type RunEventInput,
+  type RunResult,
+  type SessionNotice,
+} from '@runbox/executor';
 import { z } from 'zod';
+import { noticeSchema, replyErrorSchema, type ReplyError } from './session-commands.ts';
 
 /**
  * What workers tell the API of runs, one entry of the message stream each (`XADD` with an
@@ -12,14 +19,33 @@ export type RunMessage =
   | { kind: 'events'; runId: string; worker: string; events: RunEventInput[] }
   | { kind: 'result'; runId: string; worker: string; result: RunResult }
   /** A job a worker would not run (not a valid run); the API ends the run `error`. */
-  | { kind: 'rejected'; runId: string; worker: string; reason: string };
+  | { kind: 'rejected'; runId: string; worker: string; reason: string }
+  | SessionMessage;
+
+/** What a worker tells of a session's kernel (session-commands.ts): in order with the cells' ends. */
+export type SessionMessage =
+  /** A cell ended with the kernel alive: the variables it left, for the API's store. */
+  | {
+      kind: 'session';
+      worker: string;
+      sessionId: string;
+      event: 'snapshot';
+      snapshot: KernelSnapshot;
+    }
+  /** A kernel started for the session (and restored what it could). */
+  | { kind: 'session'; worker: string; sessionId: string; event: 'notice'; notice: SessionNotice }
+  /** The session's kernel here ended, however. */
+  | { kind: 'session'; worker: string; sessionId: string; event: 'exit'; why: string }
+  /** The answer to a request of the API's (start, stop, variables, set). */
+  | { kind: 'reply'; worker: string; requestId: string; ok: true; value: unknown }
+  | { kind: 'reply'; worker: string; requestId: string; ok: false; error: ReplyError };
 
 /** The stream entry's fields: `m` the JSON of one message. */
 export function encodeMessage(message: RunMessage): string {
   return JSON.stringify(message);
 }
 
-const messageSchema = z.discriminatedUnion('kind', [
+const runMessageSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('started'), runId: z.string(), worker: z.string() }),
   z.object({
     kind: z.literal('events'),
@@ -39,6 +65,26 @@ const messageSchema = z.discriminatedUnion('kind', [
     worker: z.string(),
     reason: z.string(),
   }),
+]);
+
+const sessionEnvelope = {
+  kind: z.literal('session'),
+  worker: z.string(),
+  sessionId: z.string(),
+};
+const replyEnvelope = { kind: z.literal('reply'), worker: z.string(), requestId: z.string() };
+
+const messageSchema = z.union([
+  runMessageSchema,
+  z.discriminatedUnion('event', [
+    z.object({ ...sessionEnvelope, event: z.literal('snapshot'), snapshot: kernelSnapshotSchema }),
+    z.object({ ...sessionEnvelope, event: z.literal('notice'), notice: noticeSchema }),
+    z.object({ ...sessionEnvelope, event: z.literal('exit'), why: z.string() }),
+  ]),
+  z.discriminatedUnion('ok', [
+    z.object({ ...replyEnvelope, ok: z.literal(true), value: z.unknown() }),
+    z.object({ ...replyEnvelope, ok: z.literal(false), error: replyErrorSchema }),
+  ]),
 ]);
 
 /**

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -21,6 +22,7 @@ import { receiveRunInput } from './run-input.ts';
 import { createMessageWriter } from './message-writer.ts';
 import { connectRedis } from './redis-connection.ts';
 import { startWorkerLease, type WorkerLease } from './worker-lease.ts';
+import { createWorkerSessions } from './worker-sessions.ts';
 
 /** A project's files on this worker, held while a run copies them. */
 export interface ProjectFiles {
@@ -95,6 +97,8 @@ export function createRunWorker(options: RunWorkerOptions): RunWorker {
   const { log } = options;
   const redis = connectRedis(options.url, `runbox-worker-${options.name}`);
   const cancels = connectRedis(options.url, `runbox-worker-${options.name}-cancels`);
+  // A new one each start: a session placed on this process is not taken for one of a restarted one.
+  const instance = randomUUID();
   const writer = createMessageWriter(redis, {
     stream: keys.messages,
     worker: options.name,
@@ -103,9 +107,33 @@ export function createRunWorker(options: RunWorkerOptions): RunWorker {
   });
   const inspector = createWorkspaceInspector({ artifactsRoot: options.artifactsRoot });
   const active = new Map<string, Active>();
-  let lease: WorkerLease | null = null;
   let draining = false;
   let lapsed = false;
+  // Sessions placed on this worker: their kernels, and their cells, which come by their own stream.
+  const sessions = createWorkerSessions({
+    redis,
+    reader: connectRedis(options.url, `runbox-worker-${options.name}-sessions`),
+    keys,
+    name: options.name,
+    instance,
+    host: options.host,
+    environments: options.environments ?? null,
+    maximums: options.maximums,
+    writer,
+    runCell: async (job) => {
+      if (lapsed) return;
+      try {
+        await take(job);
+      } catch (error) {
+        log.error(error, `cell ${job.runId} failed before it started`);
+        refuse(job.runId, `worker ${options.name} could not start it (the worker's log has why)`);
+        await writer.flush();
+      }
+    },
+    checkMs: leaseMs,
+    log,
+  });
+  let lease: WorkerLease | null = null;
 
   void cancels.subscribe(keys.cancelChannel);
   cancels.on('message', (_channel: string, runId: string) => active.get(runId)?.abort.abort());
@@ -200,6 +228,7 @@ export function createRunWorker(options: RunWorkerOptions): RunWorker {
       output: { maxLines: data.output.maxLines, pii: data.output.pii },
       warm: options.warm ?? null,
       environments: options.environments ?? null,
+      sessions: sessions.kernels,
     };
     const entry: Active = { abort: new AbortController(), interrupted: false };
     active.set(data.runId, entry);
@@ -277,6 +306,8 @@ export function createRunWorker(options: RunWorkerOptions): RunWorker {
           running: active.size,
           selfTest: options.selfTest,
           draining,
+          instance,
+          sessions: sessions.summary(),
         }),
         onDrain(asked) {
           if (asked === draining) return;
@@ -292,6 +323,8 @@ export function createRunWorker(options: RunWorkerOptions): RunWorker {
             entry.interrupted = true;
             entry.abort.abort();
           }
+          // The API counts its sessions lost and wakes them elsewhere, or here, from their snapshot.
+          void sessions.dropAll('its worker was cut off from Redis');
           worker.pause(true).catch(() => {});
         },
         onRejoin() {
@@ -316,6 +349,8 @@ export function createRunWorker(options: RunWorkerOptions): RunWorker {
         }, deadlineMs);
       }
       await closing;
+      // Cells run outside BullMQ: they finish (or are ended at the deadline) here.
+      await sessions.close();
       clearTimeout(timer);
       await lease?.stop();
       await writer.flush();

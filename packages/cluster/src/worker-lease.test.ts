@@ -52,6 +52,8 @@ function info(name: string): Omit<WorkerInfo, 'heartbeatAt'> {
     running: 1,
     selfTest: 'ok',
     draining: false,
+    instance: '00000000-0000-4000-8000-000000000001',
+    sessions: [{ id: 'a-session', memoryBytes: 1024 }],
   };
 }
 
@@ -103,7 +105,17 @@ describe('startWorkerLease', () => {
       draining: '0',
     });
     expect(Object.keys(hash).sort()).toEqual(
-      ['address', 'concurrency', 'draining', 'heartbeatAt', 'name', 'running', 'selfTest'].sort(),
+      [
+        'address',
+        'concurrency',
+        'draining',
+        'heartbeatAt',
+        'instance',
+        'name',
+        'running',
+        'selfTest',
+        'sessions',
+      ].sort(),
     );
     expect(Number(hash.heartbeatAt)).toBeGreaterThan(0);
     const ttl = await redis.pttl(key);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import type { ClusterKeys } from './cluster-keys.ts';
 
 /** What a worker says of itself in its lease, for the API and the admin page. */
@@ -11,6 +12,10 @@ export interface WorkerInfo {
   selfTest: string;
   draining: boolean;
   heartbeatAt: number;
+  /** This worker process's instance (a new one each start): what a session's placement names. */
+  instance: string;
+  /** The sessions whose kernel runs here, with its memory when measured. */
+  sessions: { id: string; memoryBytes: number | null }[];
 }
 
 export interface WorkerLease {
@@ -53,6 +58,8 @@ export function startWorkerLease(
       selfTest: info.selfTest,
       draining: info.draining ? '1' : '0',
       heartbeatAt: String(Date.now()),
+      instance: info.instance,
+      sessions: JSON.stringify(info.sessions),
     };
     try {
       const replies = await redis
@@ -119,9 +126,24 @@ export async function liveWorkers(redis: Redis, keys: ClusterKeys): Promise<Work
       selfTest: hash.selfTest ?? '',
       draining: hash.draining === '1',
       heartbeatAt: Number(hash.heartbeatAt ?? 0),
+      instance: hash.instance ?? '',
+      sessions: sessionsOf(hash.sessions),
     });
   }
   return workers;
+}
+
+const sessionsSchema = z.array(
+  z.object({ id: z.string(), memoryBytes: z.number().nullable() }).strict(),
+);
+
+function sessionsOf(text: string | undefined): WorkerInfo['sessions'] {
+  try {
+    const parsed = sessionsSchema.safeParse(JSON.parse(text ?? '[]'));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
 }
 
 /** Asks a worker to take no new job (its running ones finish), or to take jobs again. */

@@ -148,6 +148,12 @@ export {
 } from './environments/environment-store.ts';
 export { baseSandboxEnv } from './sandbox/sandbox-environment.ts';
 export type { KernelEnvironment } from './sessions/session-kernels.ts';
+export { kernelEnvironment } from './sessions/kernel-environment.ts';
+export {
+  localSessionControl,
+  type KernelStatus,
+  type SessionControl,
+} from './sessions/session-control.ts';
 export { EnvironmentRefusedError, InstallFailedError } from './environments/environment-errors.ts';
 export { EgressConfigError } from './environments/egress-allowlist.ts';
 export { EgressProxyError } from './environments/egress-proxy.ts';

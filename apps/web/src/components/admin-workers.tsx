@@ -79,6 +79,7 @@ export function WorkersSection({ enabled }: { enabled: boolean }) {
               <th scope="col">Address</th>
               <th scope="col">Concurrency</th>
               <th scope="col">Running</th>
+              <th scope="col">Sessions</th>
               <th scope="col">Last heartbeat</th>
               <th scope="col">Self-test</th>
               <th scope="col">State</th>
@@ -100,6 +101,7 @@ export function WorkersSection({ enabled }: { enabled: boolean }) {
                   <td className="mono">{worker.address}</td>
                   <td className="num">{worker.concurrency}</td>
                   <td className="num">{worker.running}</td>
+                  <td className="num">{worker.sessions}</td>
                   <td>
                     <time dateTime={new Date(worker.heartbeatAt).toISOString()}>
                       {heartbeatAge(worker.heartbeatAgeMs)}

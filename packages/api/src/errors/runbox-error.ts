@@ -40,11 +40,9 @@ import type {
   SessionGoneError,
   InvalidVariableError,
   RunNotInteractiveError,
-} from '@runbox/executor';
-import type {
-  SessionLimitError,
   SessionsUnavailableError,
-} from '../sessions/session-api-errors.ts';
+} from '@runbox/executor';
+import type { SessionLimitError } from '../sessions/session-api-errors.ts';
 import type { RequestRefusedError } from '../http/request-guards.ts';
 import type { CallbackRefusedError } from '../callbacks/callback-errors.ts';
 

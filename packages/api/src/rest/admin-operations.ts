@@ -163,6 +163,7 @@ export const adminOperations: readonly RestOperation[] = [
             draining: false,
             heartbeatAt: 1_767_225_600_000,
             heartbeatAgeMs: 1_200,
+            sessions: 1,
           },
         ],
       }),

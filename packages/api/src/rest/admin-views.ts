@@ -51,6 +51,7 @@ export const workersSchema = z.object({
       draining: z.boolean(),
       heartbeatAt: z.number(),
       heartbeatAgeMs: z.number(),
+      sessions: z.number(),
     }),
   ),
 });

@@ -46,9 +46,11 @@ function queueView(services: Services) {
 }
 
 /** A worker as the admin page shows it. */
-export interface WorkerView extends WorkerInfo {
+export interface WorkerView extends Omit<WorkerInfo, 'instance' | 'sessions'> {
   /** Since its last heartbeat, measured here: the browser's clock may differ from the server's. */
   heartbeatAgeMs: number;
+  /** Sessions whose kernel runs on it. */
+  sessions: number;
 }
 
 export interface WorkersView {
@@ -81,9 +83,10 @@ async function workersView(services: Services): Promise<WorkersView> {
   const now = Date.now();
   return {
     mode: 'redis',
-    workers: workers.map((worker) => ({
+    workers: workers.map(({ instance: _instance, sessions, ...worker }) => ({
       ...worker,
       heartbeatAgeMs: Math.max(0, now - worker.heartbeatAt),
+      sessions: sessions.length,
     })),
   };
 }

@@ -11,14 +11,3 @@ export class SessionLimitError extends Error {
     this.limit = limit;
   }
 }
-
-/** Sessions need the embedded engine: with workers on Redis there are none (yet). */
-export class SessionsUnavailableError extends Error {
-  readonly code = 'SESSIONS_UNAVAILABLE';
-  constructor(what: string) {
-    super(
-      `${what} run in the server's own process: this server runs its runs on workers (RUNBOX_REDIS_URL)`,
-    );
-    this.name = 'SessionsUnavailableError';
-  }
-}

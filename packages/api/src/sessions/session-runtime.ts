@@ -1,12 +1,12 @@
 import {
-  baseSandboxEnv,
   createSessionKernels,
-  EnvironmentRefusedError,
-  withEnvironment,
+  kernelEnvironment,
+  localSessionControl,
   type EnvironmentStore,
-  type KernelEnvironment,
   type SandboxHost,
+  type SessionControl,
   type SessionKernels,
+  type SessionKernelsHooks,
   type SessionSpec,
 } from '@runbox/executor';
 import type { Logger } from '../logger.ts';
@@ -14,13 +14,15 @@ import type { Store } from '../store/index.ts';
 import type { SessionConfig } from './session-config.ts';
 
 /**
- * What this process keeps of its sessions besides the store: their kernels (the engine's third
- * source of sandboxes) and, per session, the cells waiting or running and the end of the last
- * one, which the next cell waits for (cells run one at a time, in order).
+ * What this process keeps of its sessions besides the store: what runs their kernels (its own
+ * kernels, or the sessions' workers) and, per session, the cells waiting or running and the end
+ * of the last one, which the next cell waits for (cells run one at a time, in order).
  */
 export interface SessionRuntime {
-  /** Null when sessions are unavailable (workers on Redis run runs elsewhere). */
-  readonly kernels: SessionKernels | null;
+  /** Where the API's asks of a session's kernel go: this process's kernels, or its worker. */
+  readonly kernels: SessionControl;
+  /** This process's kernels, where its engine runs cells; null with workers on Redis. */
+  readonly local: SessionKernels | null;
   /** Where sessions' environments are checked and installed; null: none can have one. */
   readonly environments: EnvironmentStore | null;
   readonly config: SessionConfig;
@@ -33,8 +35,63 @@ export interface SessionRuntime {
   joinLine(sessionId: string, runId: string): Promise<void>;
   /** The cell ended (or was never queued): the next cell of its session may start. */
   cellEnded(sessionId: string, runId: string): void;
-  /** Ends every kernel; the store's sessions become hibernated. */
+  /**
+   * This process's kernels end and the store's sessions become hibernated; kernels on workers
+   * live on (their sessions stay as they are for the next API to reach).
+   */
   stop(): Promise<void>;
+}
+
+/**
+ * How a kernel, here or on a worker, learns its session from the store and reports back to it:
+ * the spec it starts with, the snapshot it wakes with, the snapshots, notices and ends it tells.
+ */
+export function sessionStoreHooks(deps: {
+  store: Store;
+  config: SessionConfig;
+  log: Logger;
+  environments: EnvironmentStore | null;
+}): SessionKernelsHooks {
+  const { store, config, log, environments } = deps;
+  return {
+    /** The session as a kernel starts it: open, within its lifetime, the time left as its wall time. */
+    spec(sessionId): SessionSpec | null {
+      const session = store.sessions.get(sessionId);
+      if (!session || session.state === 'closed') return null;
+      const left = session.createdAt + session.maxLifetimeMs - Date.now();
+      if (left <= 0) return null;
+      return {
+        id: session.id,
+        language: session.language,
+        limits: { ...session.limits, wallTimeMs: Math.max(1_000, left) },
+        environment: session.environment,
+        interruptGraceMs: config.interruptGraceMs,
+        snapshotMaxBytes: config.snapshotMaxBytes,
+      };
+    },
+    snapshot: (sessionId) => store.sessions.get(sessionId)?.snapshot ?? null,
+    onSnapshot: (sessionId, snapshot) =>
+      store.sessions.saveSnapshot(sessionId, snapshot, Date.now()),
+    onNotice(sessionId, notice) {
+      store.sessions.update(sessionId, { notice, state: 'active' });
+      if (notice.kind !== 'started')
+        log.info(
+          { sessionId, kind: notice.kind, lost: notice.lost.length },
+          'session kernel started again',
+        );
+    },
+    onKernelExit(sessionId, why) {
+      log.info({ sessionId, why }, 'session kernel ended');
+    },
+    /** A session's named environment for its kernel: from the cache, or installed now. */
+    async environment(sessionId) {
+      const name = store.sessions.get(sessionId)?.environment ?? null;
+      if (name === null) return null;
+      return kernelEnvironment(environments, sessionId, name, (chunk) =>
+        log.debug({ sessionId, output: chunk.toString('utf8') }, 'session environment install'),
+      );
+    },
+  };
 }
 
 export function createSessionRuntime(deps: {
@@ -42,78 +99,31 @@ export function createSessionRuntime(deps: {
   store: Store;
   config: SessionConfig;
   log: Logger;
-  /** False with workers on Redis: no kernel runs in this process. */
-  enabled: boolean;
+  /** The sessions' workers (the redis driver's); null: kernels run in this process. */
+  remote: SessionControl | null;
   environments?: EnvironmentStore | null;
 }): SessionRuntime {
   const { store, config, log } = deps;
   const lines = new Map<string, Set<string>>();
   const tails = new Map<string, Promise<void>>();
   const enders = new Map<string, () => void>();
-
-  /** The session as a kernel starts it: open, within its lifetime, the time left as its wall time. */
-  function spec(sessionId: string): SessionSpec | null {
-    const session = store.sessions.get(sessionId);
-    if (!session || session.state === 'closed') return null;
-    const left = session.createdAt + session.maxLifetimeMs - Date.now();
-    if (left <= 0) return null;
-    return {
-      id: session.id,
-      language: session.language,
-      limits: { ...session.limits, wallTimeMs: Math.max(1_000, left) },
-    };
-  }
-
   const environments = deps.environments ?? null;
 
-  /** A session's named environment for its kernel: from the cache, or installed now. */
-  async function environmentOf(sessionId: string): Promise<KernelEnvironment | null> {
-    const name = store.sessions.get(sessionId)?.environment ?? null;
-    if (name === null) return null;
-    if (!environments) throw new EnvironmentRefusedError('this server installs no environments');
-    const ready = await environments.ensure(
-      { environment: name },
-      {
-        runId: `session-${sessionId}`,
-        // The install's own words go to the log: a session has no run to show them in.
-        onOutput: (_stream, chunk) =>
-          log.debug({ sessionId, output: chunk.toString('utf8') }, 'session environment install'),
-      },
-    );
-    return {
-      mounts: ready.mounts,
-      env: withEnvironment(baseSandboxEnv(), ready),
-      release: ready.release,
-    };
+  let local: SessionKernels | null = null;
+  let kernels: SessionControl;
+  if (deps.remote) kernels = deps.remote;
+  else {
+    local = createSessionKernels(deps.host, {
+      interruptGraceMs: config.interruptGraceMs,
+      snapshotMaxBytes: config.snapshotMaxBytes,
+      hooks: sessionStoreHooks({ store, config, log, environments }),
+    });
+    kernels = localSessionControl(local);
   }
-
-  const kernels = deps.enabled
-    ? createSessionKernels(deps.host, {
-        interruptGraceMs: config.interruptGraceMs,
-        snapshotMaxBytes: config.snapshotMaxBytes,
-        hooks: {
-          spec,
-          snapshot: (sessionId) => store.sessions.get(sessionId)?.snapshot ?? null,
-          onSnapshot: (sessionId, snapshot) =>
-            store.sessions.saveSnapshot(sessionId, snapshot, Date.now()),
-          onNotice(sessionId, notice) {
-            store.sessions.update(sessionId, { notice, state: 'active' });
-            if (notice.kind !== 'started')
-              log.info(
-                { sessionId, kind: notice.kind, lost: notice.lost.length },
-                'session kernel started again',
-              );
-          },
-          onKernelExit(sessionId, why) {
-            log.info({ sessionId, why }, 'session kernel ended');
-          },
-          environment: environmentOf,
-        },
-      })
-    : null;
 
   return {
     kernels,
+    local,
     environments,
     config,
     cellsOf: (sessionId) => lines.get(sessionId) ?? new Set(),
@@ -140,8 +150,8 @@ export function createSessionRuntime(deps: {
         store.sessions.update(sessionId, { lastActiveAt: Date.now() });
     },
     async stop() {
-      await kernels?.close();
-      store.sessions.hibernateAll();
+      await kernels.close();
+      if (local) store.sessions.hibernateAll();
     },
   };
 }

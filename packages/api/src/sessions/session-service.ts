@@ -18,7 +18,7 @@ import type { Identity } from '../identity.ts';
 import { toRunView } from '../run-service.ts';
 import type { Services } from '../services.ts';
 import type { RequeueEntry, StoredRun, StoredSession } from '../store/index.ts';
-import { SessionLimitError, SessionsUnavailableError } from './session-api-errors.ts';
+import { SessionLimitError } from './session-api-errors.ts';
 import type { SessionRuntime } from './session-runtime.ts';
 import type {
   CreateSessionInput,
@@ -36,14 +36,6 @@ type Owner = Identity & { owner: string };
 const LIST_CELLS = 100;
 const DETAIL_CELLS = 500;
 const REPR_MAX = 120;
-
-function runtimeOf(
-  services: Services,
-): SessionRuntime & { kernels: NonNullable<SessionRuntime['kernels']> } {
-  const runtime = services.sessions;
-  if (!runtime.kernels) throw new SessionsUnavailableError('sessions');
-  return runtime as SessionRuntime & { kernels: NonNullable<SessionRuntime['kernels']> };
-}
 
 function assertSandboxHolds(services: Services): void {
   if (!services.selfTest.ok && !services.config.executor.allowUnsafeSandbox)
@@ -71,9 +63,8 @@ async function sessionView(
   withOwner: boolean,
 ): Promise<Omit<SessionView, 'cells'>> {
   const runtime = services.sessions;
-  const kernel = runtime.kernels?.kernel(session.id) ?? null;
+  const kernel = session.state === 'closed' ? null : await runtime.kernels.status(session.id);
   const busy = runtime.cellsOf(session.id).size > 0;
-  const usage = kernel ? await kernel.usage() : null;
   return {
     id: session.id,
     ...(withOwner ? { owner: session.owner } : {}),
@@ -98,7 +89,7 @@ async function sessionView(
       : [],
     lostVariables: session.snapshot?.lost ?? [],
     notice: session.notice,
-    memoryBytes: usage?.currentMemoryBytes ?? null,
+    memoryBytes: kernel?.memoryBytes ?? null,
   };
 }
 
@@ -139,7 +130,7 @@ export async function createSession(
   identity: Owner,
   input: CreateSessionInput,
 ): Promise<StoredSession> {
-  const runtime = runtimeOf(services);
+  const runtime = services.sessions;
   assertSandboxHolds(services);
   const { config } = runtime;
   const limits = resolveLimits(input.limits ?? {}, { maximums: services.config.maximums });
@@ -204,7 +195,7 @@ export async function runCell(
   identity: Identity,
   input: RunCellInput,
 ): Promise<StoredRun> {
-  const runtime = runtimeOf(services);
+  const runtime = services.sessions;
   assertSandboxHolds(services);
   const session = openSession(services, identity, input.sessionId);
   if (Date.now() > session.createdAt + session.maxLifetimeMs) {
@@ -290,7 +281,6 @@ export function interruptSession(
   identity: Identity,
   id: string,
 ): StoredSession {
-  runtimeOf(services);
   const session = openSession(services, identity, id);
   cancel(services, cellsByState(services, session.id).running);
   return session;
@@ -302,7 +292,7 @@ export async function restartSession(
   identity: Identity,
   id: string,
 ): Promise<StoredSession> {
-  const runtime = runtimeOf(services);
+  const runtime = services.sessions;
   const session = openSession(services, identity, id);
   const cells = cellsByState(services, session.id);
   cancel(services, [...cells.waiting, ...cells.running]);
@@ -340,7 +330,7 @@ export async function closeSession(services: Services, id: string, reason: strin
   closeRow(services, id, reason);
   const cells = cellsByState(services, id);
   cancel(services, [...cells.waiting, ...cells.running]);
-  await services.sessions.kernels?.stop(id);
+  await services.sessions.kernels.stop(id);
 }
 
 export async function closeVisibleSession(
@@ -393,14 +383,15 @@ export async function sessionVariables(
   identity: Identity,
   id: string,
 ): Promise<VariablesView> {
-  const runtime = runtimeOf(services);
+  const runtime = services.sessions;
   const session = visibleSession(services, identity, id);
   const lost = session.snapshot?.lost ?? [];
-  const kernel = runtime.kernels.kernel(session.id);
-  if (!kernel) return { source: 'snapshot', variables: snapshotVariables(session.snapshot), lost };
-  if (kernel.busy() || runtime.cellsOf(session.id).size > 0)
-    throw new SessionBusyError('reading its variables');
-  return { source: 'kernel', variables: await kernel.variables(), lost };
+  if (runtime.cellsOf(session.id).size > 0) throw new SessionBusyError('reading its variables');
+  // The kernel says itself when it is busy (a variable being set, say).
+  const variables = await runtime.kernels.variables(session.id);
+  if (!variables)
+    return { source: 'snapshot', variables: snapshotVariables(session.snapshot), lost };
+  return { source: 'kernel', variables, lost };
 }
 
 /** Binds a name to a JSON value in the session (waking it if it hibernates); kept in its snapshot. */
@@ -409,7 +400,7 @@ export async function setSessionVariable(
   identity: Identity,
   input: SetVariableInput,
 ): Promise<void> {
-  const runtime = runtimeOf(services);
+  const runtime = services.sessions;
   const session = openSession(services, identity, input.id);
   if (session.language === 'python' && input.name.includes('$'))
     throw new InvalidVariableError(`${JSON.stringify(input.name)} is not a Python name`);
@@ -451,7 +442,7 @@ export async function sweepSessions(services: Services, now = Date.now()): Promi
       runtime.cellsOf(session.id).size === 0 &&
       now - session.lastActiveAt > session.idleTtlMs
     ) {
-      await runtime.kernels?.stop(session.id);
+      await runtime.kernels.stop(session.id);
       // A cell may have come while the kernel stopped: it starts a new one, and stays active.
       if (runtime.cellsOf(session.id).size === 0)
         services.store.sessions.update(session.id, { state: 'hibernated' });

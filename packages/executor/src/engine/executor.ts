@@ -257,7 +257,8 @@ export function createExecutor(config: ExecutorConfig): Executor {
    */
   async function check(request: RunRequest, limits: RunRecord['limits']): Promise<RunWarning[]> {
     if (request.kind === 'cell') {
-      if (!config.sessions)
+      // With workers elsewhere, a cell runs in its session's kernel on the session's worker.
+      if (!config.sessions && !config.driver?.runsElsewhere)
         throw new InvalidRunRequestError('sessionId', 'this executor runs no sessions');
       const warnings = validateSnippet(request, config.validation);
       if (config.syntaxCheck ?? ENGINE_DEFAULTS.syntaxCheck)

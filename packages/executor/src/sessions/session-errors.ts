@@ -42,3 +42,15 @@ export class InvalidVariableError extends Error {
     this.name = 'InvalidVariableError';
   }
 }
+
+/**
+ * With workers on Redis, no worker can take the session now (none is alive, or the session's
+ * stopped answering while it was asked): runbox's state, not the request's; try again.
+ */
+export class SessionsUnavailableError extends Error {
+  readonly code = 'SESSIONS_UNAVAILABLE';
+  constructor(detail: string) {
+    super(`no worker can run the session now: ${detail}`);
+    this.name = 'SessionsUnavailableError';
+  }
+}

@@ -15,6 +15,14 @@ export interface SessionSpec {
   language: SessionLanguage;
   /** The session's limits; `wallTimeMs` is what is left of its lifetime. */
   limits: SandboxLimits;
+  /**
+   * The name of its dependency environment, for a kernel started on a worker (which installs its
+   * own); this process's kernels get theirs from `hooks.environment`.
+   */
+  environment?: string | null | undefined;
+  /** Overrides SessionKernelsOptions' for this session's kernels (a worker gets them from the API). */
+  interruptGraceMs?: number | undefined;
+  snapshotMaxBytes?: number | undefined;
 }
 
 /** How a kernel came to be: the session's first, one woken with its snapshot, or a restart. */
@@ -94,6 +102,11 @@ export interface SessionKernels {
   /** Sets a variable, starting (and restoring) the kernel first when none runs. */
   setVariable(sessionId: string, name: string, value: unknown): Promise<void>;
   usage(sessionId: string): Promise<CgroupUsage | null>;
+  /**
+   * The session's kernel ended elsewhere (its worker stopped answering): the next kernel started
+   * here for it is a restart that says `why`, not a wake.
+   */
+  noteEnded(sessionId: string, why: string): void;
   /** Sessions with a kernel running. */
   running(): string[];
   /** Ends every kernel. */
@@ -138,6 +151,8 @@ export function createSessionKernels(
     const spec = hooks.spec(sessionId);
     if (!spec) throw new SessionGoneError(sessionId);
     counter += 1;
+    const interruptGraceMs = spec.interruptGraceMs ?? options.interruptGraceMs;
+    const snapshotMaxBytes = spec.snapshotMaxBytes ?? options.snapshotMaxBytes;
     // Set once started; the kernel can only end (and call onExit) after that.
     const self: { kernel: SessionKernel | null } = { kernel: null };
     const environment = (await hooks.environment?.(sessionId)) ?? null;
@@ -149,12 +164,12 @@ export function createSessionKernels(
         limits: spec.limits,
         env: {
           ...environment?.env,
-          ...(options.snapshotMaxBytes !== undefined
-            ? { RUNBOX_SESSION_SNAPSHOT_MAX_BYTES: String(options.snapshotMaxBytes) }
+          ...(snapshotMaxBytes !== undefined
+            ? { RUNBOX_SESSION_SNAPSHOT_MAX_BYTES: String(snapshotMaxBytes) }
             : {}),
         },
         mounts: environment?.mounts,
-        interruptGraceMs: options.interruptGraceMs,
+        interruptGraceMs,
         onExit(why) {
           environment?.release();
           const ended = self.kernel;
@@ -266,6 +281,9 @@ export function createSessionKernels(
     },
     async usage(sessionId) {
       return (await kernels.get(sessionId)?.usage()) ?? null;
+    },
+    noteEnded(sessionId, why) {
+      if (!kernels.get(sessionId)?.alive()) crashed.set(sessionId, why);
     },
     running: () => [...kernels.keys()],
     async close() {

@@ -26,6 +26,7 @@ import { fullOutput, outputLines, watch } from './support/subscriptions.ts';
 
 let deployed: ApiWithWorkers;
 let owner: TestClient;
+let ownerCookie: string;
 let admin: TestClient;
 let redis: ReturnType<typeof connectRedis>;
 const keys = clusterKeys();
@@ -36,7 +37,8 @@ beforeAll(async () => {
     workers: [{ name: 'north' }, { name: 'south' }],
     apiEnv: { RUNBOX_SESSION_SWEEP_MS: '100', RUNBOX_SESSIONS_PER_OWNER: '10' },
   });
-  owner = makeClient(deployed.server.url, { cookie: await newOwnerCookie(deployed.server.url) });
+  ownerCookie = await newOwnerCookie(deployed.server.url);
+  owner = makeClient(deployed.server.url, { cookie: ownerCookie });
   admin = adminClient(deployed.server.url);
   redis = connectRedis(deployed.redis.url, 'worker-sessions-test');
 }, 60_000);
@@ -217,6 +219,27 @@ describe('sessions with workers on Redis', () => {
     expect(await cell(owner.trpc, session.id, 'secret')).toMatchObject({ value: 7 });
     await owner.trpc.sessions.close.mutate({ id: session.id });
   });
+
+  it('keeps its kernel on its worker while the API restarts', async () => {
+    const session = await owner.trpc.sessions.create.mutate({ language: 'python' });
+    // A lock survives no snapshot: seeing it after the restart proves the kernel lived on.
+    await cell(owner.trpc, session.id, 'import threading\nlock = threading.Lock()\nn = 1');
+    const home = await workerOf(session.id);
+    await owner.close();
+    await admin.close();
+    await deployed.restartServer();
+    owner = makeClient(deployed.server.url, { cookie: ownerCookie });
+    admin = adminClient(deployed.server.url);
+    expect(await owner.trpc.sessions.get.query({ id: session.id })).toMatchObject({
+      state: 'active',
+      kernel: 'running',
+    });
+    const after = await cell(owner.trpc, session.id, 'type(lock).__name__ + str(n)');
+    expect(after).toMatchObject({ state: 'completed', value: 'lock1' });
+    expect(after.warnings.filter((warning) => warning.check === 'session')).toEqual([]);
+    expect(await workerOf(session.id)).toBe(home);
+    await owner.trpc.sessions.close.mutate({ id: session.id });
+  }, 60_000);
 
   it('wakes on another worker from its snapshot when its worker dies, and says so', async () => {
     const session = await owner.trpc.sessions.create.mutate({ language: 'python' });

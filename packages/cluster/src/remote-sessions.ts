@@ -66,8 +66,16 @@ interface UnsentCell {
   sessionId: string;
   /** The process it was sent to; null while no worker could take it. */
   instance: string | null;
+  sentAt: number;
   sending: boolean;
 }
+
+/**
+ * A cell sent this long ago to a live process that has not started it is looked at again: if its
+ * session's placement no longer names that process (Redis lost it, say), the process dropped it,
+ * and it is sent again.
+ */
+const UNSTARTED_RECHECK_MS = 5_000;
 
 /** A command stream no worker reads any more (its process died) goes after a day. */
 const COMMANDS_TTL_MS = 86_400_000;
@@ -78,7 +86,7 @@ export function createRemoteSessions(options: RemoteSessionsOptions): RemoteSess
   const startTimeoutMs = options.startTimeoutMs ?? 900_000;
   const pending = new Map<string, Pending>();
   const cells = new Map<string, UnsentCell>();
-  /** Placements this API made or read: which worker's word counts for the session. */
+  /** Placements this API made: which worker's word counts for the session. */
   const placedOn = new Map<string, Placement>();
   /** Sessions whose kernel said it ended, until one starts again. */
   const kernelDown = new Set<string>();
@@ -106,10 +114,13 @@ export function createRemoteSessions(options: RemoteSessionsOptions): RemoteSess
     };
   }
 
-  async function placementOf(sessionId: string): Promise<Placement | null> {
-    const known = placedOn.get(sessionId) ?? (await readPlacement(redis, keys, sessionId));
-    if (known) placedOn.set(sessionId, known);
-    return known;
+  /**
+   * The session's placement as Redis has it now. Not cached from a read: a read taken while a
+   * stop removed it would hand the next cell to a process that no longer has the session (which
+   * drops it).
+   */
+  function placementOf(sessionId: string): Promise<Placement | null> {
+    return readPlacement(redis, keys, sessionId);
   }
 
   /** The session's live placement, or a new one on the least busy live worker. */
@@ -178,6 +189,7 @@ export function createRemoteSessions(options: RemoteSessionsOptions): RemoteSess
       const { placement, endedElsewhere } = await place(cell.sessionId);
       if (!cells.has(cell.job.runId)) return;
       cell.instance = placement.instance;
+      cell.sentAt = Date.now();
       await send(placement, {
         op: 'cell',
         sessionId: cell.sessionId,
@@ -211,6 +223,7 @@ export function createRemoteSessions(options: RemoteSessionsOptions): RemoteSess
         job,
         sessionId: job.request.sessionId,
         instance: null,
+        sentAt: 0,
         sending: false,
       };
       cells.set(job.runId, cell);
@@ -251,6 +264,16 @@ export function createRemoteSessions(options: RemoteSessionsOptions): RemoteSess
         const gone =
           cell.instance === null || !workers.some((worker) => worker.instance === cell.instance);
         if (gone) void dispatch(cell);
+        else if (!cell.sending && Date.now() - cell.sentAt > UNSTARTED_RECHECK_MS) {
+          cell.sentAt = Date.now();
+          void placementOf(cell.sessionId).then(
+            (placement) => {
+              if (placement?.instance !== cell.instance && cells.has(cell.job.runId))
+                void dispatch(cell);
+            },
+            () => {},
+          );
+        }
       }
     },
 
@@ -274,9 +297,11 @@ export function createRemoteSessions(options: RemoteSessionsOptions): RemoteSess
     },
     async stop(sessionId) {
       const placement = await placementOf(sessionId);
-      placedOn.delete(sessionId);
       kernelDown.delete(sessionId);
       if (!placement) return;
+      // Removed first: whatever comes meanwhile places the session anew.
+      await removePlacement(redis, keys, sessionId);
+      placedOn.delete(sessionId);
       if (isLive(placement, await liveNow()))
         await request(
           placement,
@@ -287,7 +312,6 @@ export function createRemoteSessions(options: RemoteSessionsOptions): RemoteSess
             `redis driver: session ${sessionId} on ${placement.worker} did not stop: ${error instanceof Error ? error.message : String(error)} (the worker ends it when it sees the session moved)`,
           ),
         );
-      await removePlacement(redis, keys, sessionId);
     },
     async status(sessionId) {
       const placement = await placementOf(sessionId);

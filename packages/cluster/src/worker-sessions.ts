@@ -74,6 +74,8 @@ export function createWorkerSessions(options: WorkerSessionsOptions): WorkerSess
   const snapshots = new Map<string, KernelSnapshot | null>();
   const memory = new Map<string, number | null>();
   const inFlight = new Set<Promise<void>>();
+  /** Cells this process took (the newest 10,000): one sent twice (moved, then back) runs once. */
+  const taken = new Set<string>();
   const worker = options.name;
 
   const kernels = createSessionKernels(options.host, {
@@ -195,6 +197,9 @@ export function createWorkerSessions(options: WorkerSessionsOptions): WorkerSess
           );
           return;
         }
+        if (taken.has(command.job.runId)) return;
+        taken.add(command.job.runId);
+        if (taken.size > 10_000) taken.delete(taken.values().next().value ?? '');
         learn(command);
         await options.runCell(command.job);
         return;

@@ -132,6 +132,7 @@ const SAMPLES: readonly Error[] = [
   new executor.SessionGoneError('s1'),
   new executor.InvalidVariableError("'1x' is not a name a variable can have"),
   new executor.RunNotInteractiveError('r1', 'was not created interactive'),
+  new executor.SessionsUnavailableError('no worker is alive and taking work'),
 ];
 
 /**

@@ -21,6 +21,8 @@ export interface ApiWithWorkers {
   workers: WorkerProcess[];
   /** The token workers and the API share (RUNBOX_WORKER_TOKEN). */
   workerToken: string;
+  /** Stops the API with SIGTERM and starts it again on its data, at the same URL. */
+  restartServer(): Promise<ServerProcess>;
   stop(): Promise<void>;
 }
 
@@ -53,7 +55,7 @@ export async function startApiWithWorkers(options: {
     const dataDir = await mkdtemp(join(tmpdir(), `runbox-api-${options.label}-data-`));
     const sandboxDir = await mkdtemp(join(tmpdir(), `runbox-api-${options.label}-sandbox-`));
     dirs.push(dataDir, sandboxDir);
-    server = await startServerProcess({
+    const serverOptions = {
       dataDir,
       sandboxDir,
       sandboxUid: testSandboxUid(),
@@ -65,7 +67,8 @@ export async function startApiWithWorkers(options: {
         RUNBOX_WORKER_LEASE_MS: '2000',
         ...options.apiEnv,
       },
-    });
+    };
+    server = await startServerProcess(serverOptions);
     const url = server.url;
     workers.push(
       ...(await Promise.all(
@@ -84,7 +87,23 @@ export async function startApiWithWorkers(options: {
         ),
       )),
     );
-    return { redis, server, workers, workerToken, stop };
+    const deployed: ApiWithWorkers = {
+      redis,
+      server,
+      workers,
+      workerToken,
+      async restartServer() {
+        await deployed.server.terminate();
+        server = await startServerProcess({
+          ...serverOptions,
+          env: { ...serverOptions.env, RUNBOX_TEST_PORT: new URL(url).port },
+        });
+        deployed.server = server;
+        return server;
+      },
+      stop,
+    };
+    return deployed;
   } catch (error) {
     await stop();
     throw error;

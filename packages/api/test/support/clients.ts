@@ -91,7 +91,10 @@ export function makeClient(url: string, options: ClientOptionsForTest): TestClie
   const wsClient = createWSClient({
     url: `${url.replace(/^http/, 'ws')}/api/trpc`,
     WebSocket: BrowserLikeWebSocket as unknown as typeof globalThis.WebSocket,
-    lazy: { enabled: true, closeMs: 0 },
+    // Open while a test's subscriptions come one after the other: closed at once (closeMs 0), a
+    // subscription that started while the last one's socket was closing failed with tRPC's
+    // "Active connection is not open" (seen under a loaded suite).
+    lazy: { enabled: true, closeMs: 5_000 },
     retryDelayMs: () => 50,
     ...(Object.keys(connectionParams).length > 0 ? { connectionParams } : {}),
   });

@@ -9,10 +9,11 @@ import { loadConfig } from '../../src/config.ts';
  * - RUNBOX_TEST_CGROUP_GROUP names the host's v1 cgroup group. At start a server kills every run
  *   in its group (host.removeStale), and with the default name ('runbox') a test server would
  *   kill the runs of every other runbox on this machine, and they its runs.
- * - the port is always a free one (loadConfig refuses PORT=0); the line `SERVING <url>` says which.
+ * - the port is a free one (loadConfig refuses PORT=0), or RUNBOX_TEST_PORT (a server started
+ *   again where its workers know it); the line `SERVING <url>` says which.
  */
 const config = loadConfig(process.env);
-config.port = 0;
+config.port = Number(process.env.RUNBOX_TEST_PORT ?? 0);
 const group = process.env.RUNBOX_TEST_CGROUP_GROUP;
 if (group) config.executor.host.cgroupGroupName = group;
 

@@ -1,4 +1,4 @@
-import type { Executor, ExecutorConfig } from '@runbox/executor';
+import type { Executor, ExecutorConfig, SessionKernelsHooks } from '@runbox/executor';
 import { withBenchHost, type BenchHost } from '../../executor/bench/bench-host.ts';
 import { createRedisDriver, type RedisDriver } from '../src/redis-driver.ts';
 
@@ -16,13 +16,15 @@ export function withApiHost(label: string, body: (bench: BenchHost) => Promise<v
   return withBenchHost(`cluster-${label}`, body);
 }
 
-export interface RedisExecutorOptions extends Omit<ExecutorConfig, 'host' | 'driver'> {
+export interface RedisExecutorOptions extends Omit<ExecutorConfig, 'host' | 'driver' | 'sessions'> {
   url: string;
   /** Runs at once across all workers. */
   concurrency: number;
   /** The line cap sent with every job. @default 10_000 */
   maxLines?: number;
   leaseMs?: number;
+  /** The sessions as an API's store would have them: given, sessions live on the workers. */
+  sessionHooks?: SessionKernelsHooks;
 }
 
 /**
@@ -34,7 +36,7 @@ export async function redisExecutor(
   bench: BenchHost,
   options: RedisExecutorOptions,
 ): Promise<{ executor: Executor; driver: RedisDriver; logged: string[] }> {
-  const { url, maxLines = 10_000, leaseMs, ...config } = options;
+  const { url, maxLines = 10_000, leaseMs, sessionHooks, ...config } = options;
   const logged: string[] = [];
   const driver = await createRedisDriver({
     url,
@@ -42,6 +44,7 @@ export async function redisExecutor(
     ...(leaseMs === undefined ? {} : { leaseMs }),
     output: { maxLines, pii: false },
     projectDigest: () => Promise.reject(new Error('the cluster bench runs no projects')),
+    ...(sessionHooks ? { sessions: sessionHooks } : {}),
     log: {
       warn: (message) => logged.push(message),
       error: (error, message) =>

@@ -1,9 +1,18 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Executor, RunEvent, RunRequest } from '@runbox/executor';
+import {
+  createSessionKernels,
+  resolveLimits,
+  type Executor,
+  type KernelSnapshot,
+  type RunEvent,
+  type RunRequest,
+  type SessionKernelsHooks,
+} from '@runbox/executor';
 import type { BenchHost } from '../../executor/bench/bench-host.ts';
 import { MiB, ms, percentile, section, TimeoutError, within } from '../../executor/bench/stats.ts';
 import { connectRedis } from '../src/redis-connection.ts';
@@ -35,6 +44,10 @@ const TARGET_LINES_PER_SECOND = 300_000;
 
 const CANCEL_RUNS = 40;
 const TARGET_CANCEL_P95_MS = 250;
+
+const CELL_ROUNDS = 100;
+const CELL_WARMUP = 10;
+const TARGET_CELL_P50_MS = 20;
 
 const IDLE_MS = 2_000;
 const TARGET_IDLE_RSS = 80 * MiB;
@@ -575,6 +588,106 @@ async function cancelLatency(
   console.log(`  runs not ended cancelled           ${tally(failures)}`);
 }
 
+// 6. ------------------------------------------------------------------------------------------
+
+/**
+ * Two Python sessions as an API's store would keep them (in memory here): one whose kernel runs
+ * in this process, one whose kernel lives on a worker process.
+ */
+function benchSessions(): SessionKernelsHooks {
+  const snapshots = new Map<string, KernelSnapshot>();
+  return {
+    spec: (id) => ({
+      id,
+      language: 'python',
+      limits: { ...resolveLimits({}), wallTimeMs: 3_600_000 },
+      interruptGraceMs: 2_000,
+      snapshotMaxBytes: 1024 * 1024,
+    }),
+    snapshot: (id) => snapshots.get(id) ?? null,
+    onSnapshot: (id, snapshot) => void snapshots.set(id, snapshot),
+  };
+}
+
+/** Milliseconds from submit to the end of a cell `x += 1`, or why it did not complete. */
+async function cellRoundTrip(
+  executor: Executor,
+  sessionId: string,
+  signal: AbortSignal,
+): Promise<number | string> {
+  const start = performance.now();
+  const run = await executor.submit({
+    kind: 'cell',
+    sessionId,
+    language: 'python',
+    code: 'x += 1',
+  });
+  const state = await endOf(
+    executor,
+    run.id,
+    AbortSignal.any([signal, AbortSignal.timeout(CYCLE_TIMEOUT_MS)]),
+  );
+  return state === 'completed' ? performance.now() - start : state;
+}
+
+async function cellLatency(
+  bench: BenchHost,
+  redisUrl: string,
+  start: (name: string) => Promise<BenchWorker>,
+  signal: AbortSignal,
+): Promise<void> {
+  await start('cells-w1');
+  const hooks = benchSessions();
+  const kernels = createSessionKernels(bench.host, { hooks });
+  const embedded = bench.executor({ concurrency: 2, syntaxCheck: false, sessions: kernels });
+  const {
+    executor: clustered,
+    driver,
+    logged,
+  } = await redisExecutor(bench, {
+    url: redisUrl,
+    concurrency: 2,
+    syntaxCheck: false,
+    leaseMs: LEASE_MS,
+    sessionHooks: hooks,
+  });
+  const here = randomUUID();
+  const there = randomUUID();
+  try {
+    await kernels.start(here, { restore: false });
+    await driver.sessions?.start(there, { restore: false });
+    for (const [executor, id] of [
+      [embedded, here],
+      [clustered, there],
+    ] as const)
+      await executor.submit({ kind: 'cell', sessionId: id, language: 'python', code: 'x = 0' });
+    const times = { embedded: [] as number[], redis: [] as number[] };
+    const failures = new Map<string, number>();
+    for (let i = 0; i < CELL_WARMUP + CELL_ROUNDS; i++) {
+      const a = await cellRoundTrip(embedded, here, signal);
+      const b = await cellRoundTrip(clustered, there, signal);
+      if (i < CELL_WARMUP) continue;
+      if (typeof a === 'string') bump(failures, `embedded: ${a}`);
+      else times.embedded.push(a);
+      if (typeof b === 'string') bump(failures, `redis: ${b}`);
+      else times.redis.push(b);
+    }
+    const p50 = percentile(times.redis, 50);
+    console.log(
+      `6. a session cell \`x += 1\` (Python), submit to its end in the engine, ${CELL_ROUNDS} rounds each, interleaved`,
+    );
+    console.log(`  kernel in this process (embedded)  ${p50p95(times.embedded)}  (baseline)`);
+    console.log(
+      `  kernel on a worker process         ${p50p95(times.redis)}  (${(p50 / percentile(times.embedded, 50)).toFixed(2)}x at p50; target p50 <= ${TARGET_CELL_P50_MS} ms: ${verdict(p50 <= TARGET_CELL_P50_MS)})`,
+    );
+    console.log(`  cells not completed                ${tally(failures)}`);
+    if (logged.length > 0) console.log(`  redis driver logged: ${logged.slice(0, 5).join(' | ')}`);
+  } finally {
+    await driver.sessions?.stop(there);
+    await kernels.close();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** A section's Redis, API-side sandbox host and worker processes, all gone when it ends. */
@@ -617,6 +730,9 @@ await clusterSection(`cluster: ${LINES.toLocaleString('en')} lines through the s
 );
 await clusterSection(`cluster: cancel across processes`, (signal) =>
   inCluster('cancel', (bench, url, start) => cancelLatency(bench, url, start, signal)),
+);
+await clusterSection(`cluster: a session cell, its kernel on a worker against embedded`, (signal) =>
+  inCluster('cells', (bench, url, start) => cellLatency(bench, url, start, signal)),
 );
 await clusterSection(`cluster: an idle worker's memory`, (signal) =>
   inCluster('idle', (bench, url, start) => idleWorker(bench, url, start, signal)),

@@ -4,6 +4,7 @@ import {
   SessionsUnavailableError,
   variableViewSchema,
   type SessionControl,
+  type KernelSnapshot,
   type SessionKernelsHooks,
   type VariableView,
 } from '@runbox/executor';
@@ -182,6 +183,34 @@ export function createRemoteSessions(options: RemoteSessionsOptions): RemoteSess
     });
   }
 
+  /**
+   * A request that may start the session's kernel (placing the session first when it has no live
+   * worker): it carries the session as the store has it and its snapshot.
+   */
+  async function kernelRequest(
+    sessionId: string,
+    command: (
+      spec: SessionSpecWire,
+      snapshot: KernelSnapshot | null,
+    ) =>
+      | Omit<Extract<SessionCommand, { op: 'start' }>, 'requestId' | 'sessionId' | 'endedElsewhere'>
+      | Omit<Extract<SessionCommand, { op: 'set' }>, 'requestId' | 'sessionId' | 'endedElsewhere'>,
+  ): Promise<void> {
+    const spec = wireSpec(sessionId);
+    if (!spec) throw new SessionGoneError(sessionId);
+    const { placement, endedElsewhere } = await place(sessionId);
+    await request(
+      placement,
+      {
+        ...command(spec, hooks.snapshot(sessionId)),
+        requestId: randomUUID(),
+        sessionId,
+        endedElsewhere,
+      },
+      startTimeoutMs,
+    );
+  }
+
   async function dispatch(cell: UnsentCell): Promise<void> {
     if (cell.sending) return;
     cell.sending = true;
@@ -278,22 +307,12 @@ export function createRemoteSessions(options: RemoteSessionsOptions): RemoteSess
     },
 
     async start(sessionId, startOptions) {
-      const spec = wireSpec(sessionId);
-      if (!spec) throw new SessionGoneError(sessionId);
-      const { placement, endedElsewhere } = await place(sessionId);
-      await request(
-        placement,
-        {
-          op: 'start',
-          requestId: randomUUID(),
-          sessionId,
-          restore: startOptions.restore,
-          spec,
-          snapshot: startOptions.restore ? hooks.snapshot(sessionId) : null,
-          endedElsewhere,
-        },
-        startTimeoutMs,
-      );
+      await kernelRequest(sessionId, (spec, snapshot) => ({
+        op: 'start',
+        restore: startOptions.restore,
+        spec,
+        snapshot: startOptions.restore ? snapshot : null,
+      }));
     },
     async stop(sessionId) {
       const placement = await placementOf(sessionId);
@@ -337,23 +356,13 @@ export function createRemoteSessions(options: RemoteSessionsOptions): RemoteSess
       return parsed.data satisfies VariableView[] | null;
     },
     async setVariable(sessionId, name, value) {
-      const spec = wireSpec(sessionId);
-      if (!spec) throw new SessionGoneError(sessionId);
-      const { placement, endedElsewhere } = await place(sessionId);
-      await request(
-        placement,
-        {
-          op: 'set',
-          requestId: randomUUID(),
-          sessionId,
-          spec,
-          snapshot: hooks.snapshot(sessionId),
-          endedElsewhere,
-          name,
-          value,
-        },
-        startTimeoutMs,
-      );
+      await kernelRequest(sessionId, (spec, snapshot) => ({
+        op: 'set',
+        spec,
+        snapshot,
+        name,
+        value,
+      }));
     },
     async close() {
       closed = true;

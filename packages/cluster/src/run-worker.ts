@@ -121,14 +121,7 @@ export function createRunWorker(options: RunWorkerOptions): RunWorker {
     maximums: options.maximums,
     writer,
     runCell: async (job) => {
-      if (lapsed) return;
-      try {
-        await take(job);
-      } catch (error) {
-        log.error(error, `cell ${job.runId} failed before it started`);
-        refuse(job.runId, `worker ${options.name} could not start it (the worker's log has why)`);
-        await writer.flush();
-      }
+      if (!lapsed) await takeOrRefuse(job);
     },
     checkMs: leaseMs,
     log,
@@ -160,13 +153,21 @@ export function createRunWorker(options: RunWorkerOptions): RunWorker {
       await writer.flush();
       return;
     }
-    const data = parsed.data;
+    await takeOrRefuse(parsed.data);
+  }
+
+  /**
+   * Whatever failed before the run could start, the API hears of it: a job that only failed in
+   * BullMQ (or a cell that only failed here) would leave the run queued there for ever.
+   */
+  async function takeOrRefuse(data: RunJob): Promise<void> {
     try {
       await take(data);
     } catch (error) {
-      // Whatever failed before the run could start, the API hears of it: a job that only failed
-      // in BullMQ would leave the run queued there for ever.
-      log.error(error, `job ${data.runId} failed before it started`);
+      log.error(
+        error,
+        `${data.request.kind === 'cell' ? 'cell' : 'job'} ${data.runId} failed before it started`,
+      );
       // Its own fault, and its message may name the worker's paths: the details go to its log.
       refuse(data.runId, `worker ${options.name} could not start it (the worker's log has why)`);
       await writer.flush();

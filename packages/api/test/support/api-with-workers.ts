@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createSandboxHost } from '@runbox/executor';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,7 @@ export async function startApiWithWorkers(options: {
   const cgroupGroup = `runbox-api-test-${options.label}-${randomBytes(3).toString('hex')}`;
   const redis = await startTestRedis();
   let server: ServerProcess | null = null;
+  let apiSandbox: { dir: string; uid: number } | null = null;
   const workers: WorkerProcess[] = [];
   const stop = async (): Promise<void> => {
     for (const worker of workers) {
@@ -47,6 +49,17 @@ export async function startApiWithWorkers(options: {
       await worker.cleanUp();
     }
     if (server && server.child.exitCode === null) await server.terminate();
+    if (apiSandbox) {
+      // An API that died (killed, or crashed) leaves its workspaces mounted and its cgroups: the
+      // test does what its next start would do.
+      const host = await createSandboxHost({
+        stateDir: apiSandbox.dir,
+        cgroupGroupName: cgroupGroup,
+        sandboxUid: apiSandbox.uid,
+      });
+      await host.removeStale();
+      await host.close();
+    }
     await redis.stop();
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
     await removeCgroupGroup(cgroupGroup);
@@ -55,10 +68,11 @@ export async function startApiWithWorkers(options: {
     const dataDir = await mkdtemp(join(tmpdir(), `runbox-api-${options.label}-data-`));
     const sandboxDir = await mkdtemp(join(tmpdir(), `runbox-api-${options.label}-sandbox-`));
     dirs.push(dataDir, sandboxDir);
+    apiSandbox = { dir: sandboxDir, uid: testSandboxUid() };
     const serverOptions = {
       dataDir,
       sandboxDir,
-      sandboxUid: testSandboxUid(),
+      sandboxUid: apiSandbox.uid,
       cgroupGroup,
       env: {
         RUNBOX_REDIS_URL: redis.url,

@@ -70,7 +70,9 @@ export async function startTestServer(
   name: string,
   env: Record<string, string> = {},
 ): Promise<TestServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), `runbox-api-${name}-data-`));
+  // A server started again on an earlier one's data (RUNBOX_DATA_DIR) removes that at its stop.
+  const dataDir =
+    env.RUNBOX_DATA_DIR ?? (await mkdtemp(join(tmpdir(), `runbox-api-${name}-data-`)));
   const sandboxDir = await mkdtemp(join(tmpdir(), `runbox-api-${name}-sandbox-`));
   const sandboxUid = testSandboxUid();
   const config = loadConfig(

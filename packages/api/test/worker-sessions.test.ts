@@ -207,14 +207,51 @@ describe('sessions with workers on Redis', () => {
         value: 1,
       }),
     );
+    // A cell of the session itself, but with limits past the worker's maximums: refused, not run.
+    const greedy = randomUUID();
+    const spec = {
+      id: session.id,
+      language: 'python',
+      limits: { wallTimeMs: 60_000, memoryBytes: 2 ** 50 },
+      environment: null,
+      interruptGraceMs: 2_000,
+      snapshotMaxBytes: 1024,
+    };
+    await redis.xadd(
+      stream,
+      '*',
+      'm',
+      JSON.stringify({
+        op: 'cell',
+        sessionId: session.id,
+        spec,
+        snapshot: null,
+        endedElsewhere: null,
+        job: {
+          ...forgedJob,
+          runId: greedy,
+          request: { ...forgedJob.request, sessionId: session.id },
+        },
+      }),
+    );
     // The worker reads them (its stream empties), and writes no run of them.
     await eventually(
       async () => ((await redis.xlen(stream)) === 0 ? true : undefined),
       'the reads',
     );
-    const written = await redis.xrange(keys.messages, '-', '+');
-    const after = written.slice(before).map(([, fields]: [string, string[]]) => fields[1] ?? '');
+    const messagesNow = async (): Promise<string[]> =>
+      (await redis.xrange(keys.messages, '-', '+'))
+        .slice(before)
+        .map(([, fields]: [string, string[]]) => fields[1] ?? '');
+    const refusal = await eventually(
+      async () => (await messagesNow()).find((text) => text.includes(greedy)),
+      'the refusal of the greedy cell',
+    );
+    expect(JSON.parse(refusal)).toMatchObject({ kind: 'rejected', runId: greedy });
+    expect(refusal).toContain('memoryBytes');
+    const after = await messagesNow();
     expect(after.filter((text) => text.includes(runId))).toEqual([]);
+    expect(after.filter((text) => text.includes(greedy))).toHaveLength(1);
     // The session itself is untouched.
     expect(await cell(owner.trpc, session.id, 'secret')).toMatchObject({ value: 7 });
     await owner.trpc.sessions.close.mutate({ id: session.id });

@@ -120,6 +120,8 @@ const USER_FACING = new Set([
   'ENVIRONMENT_REFUSED',
   'INSTALL_FAILED',
   'SESSIONS_UNAVAILABLE',
+  // A limit this worker's maximums refuse: its message names the limit and the range.
+  'LIMIT_OUT_OF_RANGE',
 ]);
 
 /** The error as a reply carries it when it is one a user is told (its code and message), else null. */

@@ -210,6 +210,14 @@ export function createWorkerSessions(options: WorkerSessionsOptions): WorkerSess
     const done = obey(command)
       .catch((error: unknown) => {
         if (command.op !== 'cell') reply(command.requestId, { error });
+        // A cell that failed before it started would wait at the API for ever: it is refused.
+        else
+          writer.send({
+            kind: 'rejected',
+            runId: command.job.runId,
+            worker,
+            reason: replyError(error).message,
+          });
         if (command.op === 'cell' || !userFacingError(error))
           log.error(error, `session ${command.sessionId}: a ${command.op} failed`);
       })

@@ -209,7 +209,7 @@ export async function startRunbox(
     host,
     store,
     config: config.sessions,
-    log: logger,
+    hooks: sessionHooks,
     remote: driver?.sessions ?? null,
     environments,
   });

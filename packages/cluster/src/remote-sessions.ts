@@ -129,10 +129,13 @@ export function createRemoteSessions(options: RemoteSessionsOptions): RemoteSess
     sessionId: string,
   ): Promise<{ placement: Placement; endedElsewhere: string | null }> {
     if (closed) throw new SessionsUnavailableError('the server is stopping');
+    const current = await placementOf(sessionId);
+    // A live placement is judged by the watchdog's last look (a lease lapses slower than it looks
+    // again); a new one is chosen among the workers read now.
+    if (current && isLive(current, await liveNow()))
+      return { placement: current, endedElsewhere: null };
     const workers = await options.workers();
     live = workers;
-    const current = await placementOf(sessionId);
-    if (current && isLive(current, workers)) return { placement: current, endedElsewhere: null };
     const candidates = workers
       .filter((worker) => !worker.draining && worker.selfTest === 'ok' && worker.instance !== '')
       .sort(

@@ -6,6 +6,7 @@ import {
   type SessionNotice,
 } from '@runbox/executor';
 import { z } from 'zod';
+import { parseJsonAs } from './json-entry.ts';
 import { noticeSchema, replyErrorSchema, type ReplyError } from './session-commands.ts';
 
 /**
@@ -93,16 +94,10 @@ const messageSchema = z.union([
  * that holds the worker token, and are stored and shown as text only.
  */
 export function decodeMessage(text: string): RunMessage | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  const parsed = messageSchema.safeParse(value);
-  if (!parsed.success) return null;
-  const message = parsed.data;
-  switch (message.kind) {
+  const message = parseJsonAs(messageSchema, text);
+  switch (message?.kind) {
+    case undefined:
+      return null;
     case 'events':
       return { ...message, events: message.events as unknown as RunEventInput[] };
     case 'result':

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { ClusterKeys } from './cluster-keys.ts';
+import { parseJsonAs } from './json-entry.ts';
 
 /** Where a session's kernel lives: the worker's name and its process's instance. */
 export interface Placement {
@@ -16,14 +17,7 @@ export async function readPlacement(
   keys: ClusterKeys,
   sessionId: string,
 ): Promise<Placement | null> {
-  const text = await redis.get(keys.sessionOn(sessionId));
-  if (text === null) return null;
-  try {
-    const parsed = placementSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
+  return parseJsonAs(placementSchema, await redis.get(keys.sessionOn(sessionId)));
 }
 
 export async function writePlacement(

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { parseJsonAs } from './json-entry.ts';
 import type { ClusterKeys } from './cluster-keys.ts';
 
 /** What a worker says of itself in its lease, for the API and the admin page. */
@@ -138,12 +139,7 @@ const sessionsSchema = z.array(
 );
 
 function sessionsOf(text: string | undefined): WorkerInfo['sessions'] {
-  try {
-    const parsed = sessionsSchema.safeParse(JSON.parse(text ?? '[]'));
-    return parsed.success ? parsed.data : [];
-  } catch {
-    return [];
-  }
+  return parseJsonAs(sessionsSchema, text) ?? [];
 }
 
 /** Asks a worker to take no new job (its running ones finish), or to take jobs again. */

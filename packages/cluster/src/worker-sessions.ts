@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 import type { ClusterKeys } from './cluster-keys.ts';
 import type { RunJob } from './job-data.ts';
 import { startStreamReader, type MessageRelay } from './message-relay.ts';
+import { parseJsonAs } from './json-entry.ts';
 import type { MessageWriter } from './message-writer.ts';
 import { readPlacement } from './session-placement.ts';
 import {
@@ -229,16 +230,7 @@ export function createWorkerSessions(options: WorkerSessionsOptions): WorkerSess
   const reader: MessageRelay = startStreamReader(options.reader, {
     stream,
     afterId: '0-0',
-    decode(text) {
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        return null;
-      }
-      const parsed = sessionCommandSchema.safeParse(value);
-      return parsed.success ? parsed.data : null;
-    },
+    decode: (text) => parseJsonAs(sessionCommandSchema, text),
     onMessage(command, id) {
       options.redis.xdel(stream, id).catch(() => 0);
       handle(command);

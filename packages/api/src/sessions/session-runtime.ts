@@ -98,12 +98,13 @@ export function createSessionRuntime(deps: {
   host: SandboxHost;
   store: Store;
   config: SessionConfig;
-  log: Logger;
+  /** How this process's kernels learn their sessions and report back (sessionStoreHooks). */
+  hooks: SessionKernelsHooks;
   /** The sessions' workers (the redis driver's); null: kernels run in this process. */
   remote: SessionControl | null;
   environments?: EnvironmentStore | null;
 }): SessionRuntime {
-  const { store, config, log } = deps;
+  const { store, config } = deps;
   const lines = new Map<string, Set<string>>();
   const tails = new Map<string, Promise<void>>();
   const enders = new Map<string, () => void>();
@@ -116,7 +117,7 @@ export function createSessionRuntime(deps: {
     local = createSessionKernels(deps.host, {
       interruptGraceMs: config.interruptGraceMs,
       snapshotMaxBytes: config.snapshotMaxBytes,
-      hooks: sessionStoreHooks({ store, config, log, environments }),
+      hooks: deps.hooks,
     });
     kernels = localSessionControl(local);
   }

@@ -158,21 +158,9 @@ export function outputLines(events: readonly RunEvent[]): string[] {
  * (A cancel in the moment before that can be lost: see the cancel test in run-stream.test.ts.)
  */
 export async function firstOutput(client: Client, runId: string): Promise<void> {
-  const collection = collect<RunEvent>(
-    (handlers) =>
-      client.runs.onOutput.subscribe(
-        { id: runId },
-        {
-          onData: (tracked) => {
-            for (const event of tracked.data.events) handlers.onData(event);
-          },
-          onError: handlers.onError,
-          onComplete: handlers.onComplete,
-        },
-      ),
-    { until: (event) => event.type === 'output' || event.type === 'end' },
-  );
-  const events = await collection.done;
+  const ended = (events: readonly RunEvent[]): boolean =>
+    events.at(-1)?.type === 'output' || events.at(-1)?.type === 'end';
+  const events = await watch(client, runId, ended).done;
   if (events.at(-1)?.type !== 'output') throw new Error(`run ${runId} ended before any output`);
 }
 

@@ -41,22 +41,22 @@ export function sendRunInput(
 ): { program(): ProgramControl; stop(): Promise<void> } {
   let chain: Promise<unknown> = Promise.resolve();
   let stopped = false;
-  /** Waits while the worker is behind: more than MAX_UNREAD_ENTRIES wait unread. */
-  const waitForReader = async (): Promise<void> => {
-    while (!stopped && (await redis.xlen(key)) > MAX_UNREAD_ENTRIES)
-      await new Promise((resolve) => setTimeout(resolve, UNREAD_POLL_MS));
-  };
+  /** One entry on `stream`, which then lives a day past its last entry. */
+  const addEntry = (stream: string, fields: (string | Buffer)[]) =>
+    redis
+      .multi()
+      .xadd(stream, '*', ...fields)
+      .expire(stream, EXPIRE_SECONDS);
   const append = (fields: (string | Buffer)[]): Promise<unknown> => {
     chain = chain
       .then(async () => {
-        const answers = await redis
-          .multi()
-          .xadd(key, '*', ...fields)
-          .expire(key, EXPIRE_SECONDS)
-          .xlen(key)
-          .exec();
-        const unread = Number(answers?.[2]?.[1] ?? 0);
-        if (unread > MAX_UNREAD_ENTRIES) await waitForReader();
+        const answers = await addEntry(key, fields).xlen(key).exec();
+        // The worker is behind (more than MAX_UNREAD_ENTRIES wait unread): wait until it is not.
+        let unread = Number(answers?.[2]?.[1] ?? 0);
+        while (!stopped && unread > MAX_UNREAD_ENTRIES) {
+          await new Promise((resolve) => setTimeout(resolve, UNREAD_POLL_MS));
+          unread = await redis.xlen(key);
+        }
       })
       .catch(() => {});
     return chain;
@@ -82,13 +82,7 @@ export function sendRunInput(
   let controlChain: Promise<unknown> = Promise.resolve();
   const control = (fields: string[]): void => {
     controlChain = controlChain
-      .then(() =>
-        redis
-          .multi()
-          .xadd(controlKeyOf(key), '*', ...fields)
-          .expire(controlKeyOf(key), EXPIRE_SECONDS)
-          .exec(),
-      )
+      .then(() => addEntry(controlKeyOf(key), fields).exec())
       .catch(() => {});
   };
   return {

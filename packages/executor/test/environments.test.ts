@@ -1,28 +1,20 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutor } from '../src/engine/executor.ts';
-import type { Executor, ExecutorConfig } from '../src/engine/executor-types.ts';
-import type { RunEvent, RunResult } from '../src/engine/run-events.ts';
-import type { RunRequest } from '../src/engine/run-request.ts';
+import type { ExecutorConfig } from '../src/engine/executor-types.ts';
 import { EnvironmentRefusedError } from '../src/environments/environment-errors.ts';
-import {
-  NO_ENVIRONMENTS,
-  type EnvironmentSettings,
-} from '../src/environments/environment-settings.ts';
-import {
-  createEnvironmentStore,
-  type EnvironmentStore,
-} from '../src/environments/environment-store.ts';
-import { forgetProjectListings } from '../src/project/project-listings.ts';
+import { createEnvironmentStore } from '../src/environments/environment-store.ts';
 import { parseMountInfo } from '../src/sandbox/mount-table.ts';
-import { createSandboxHost, type SandboxHost } from '../src/sandbox/sandbox-host.ts';
-import { createToolCatalog } from '../src/tools/tool-catalog.ts';
+import {
+  projectRun,
+  runToEnd,
+  startEnvironmentHarness,
+  storedKeys,
+  type EnvironmentHarness,
+  type Ended,
+} from './support/environment-harness.ts';
 import { startPackageIndex, type PackageIndex } from './support/package-index.ts';
-import { processesOfUid } from './support/sandbox-harness.ts';
-import { claimTestUid } from './support/test-uid.ts';
 
 /**
  * Dependency environments for real (environments/): pip and npm run inside the sandbox, reach the
@@ -31,16 +23,9 @@ import { claimTestUid } from './support/test-uid.ts';
  */
 
 const asRoot = process.getuid?.() === 0;
-const suffix = randomBytes(3).toString('hex');
-const sandboxUid = claimTestUid(64_100, 800);
-const stateDir = join(tmpdir(), `runbox-test-env-${suffix}`);
-let host: SandboxHost;
 let index: PackageIndex;
 let elsewhere: PackageIndex;
-let projects: string;
-let environmentsDir: string;
-let store: EnvironmentStore;
-let executor: Executor;
+let harness: EnvironmentHarness;
 
 const GREETING = 'VALUE = "from the test index"\n';
 
@@ -78,69 +63,24 @@ beforeAll(async () => {
       { name: 'elsewhere-pkg', version: '1.0.0', modules: { 'elsewhere_pkg.py': 'X = 1\n' } },
     ],
   });
-  host = await createSandboxHost({
-    stateDir,
-    cgroupGroupName: `runbox-test-env-${suffix}`,
-    sandboxUid,
-  });
-  projects = await mkdtemp(join(tmpdir(), 'runbox-env-projects-'));
-  environmentsDir = join(stateDir, 'environments-store');
-  const settings: EnvironmentSettings = {
-    ...NO_ENVIRONMENTS,
-    pipIndexUrl: index.pipIndexUrl,
-    npmRegistry: index.npmRegistry,
-    named: { greetings: { python: ['tiny-greeting==1.0.0'] } },
-    installWallTimeMs: 180_000,
-  };
-  store = createEnvironmentStore({ host, dir: environmentsDir, settings });
-  const tools = await createToolCatalog(host, { probe: false });
-  executor = createExecutor({
-    host,
+  harness = await startEnvironmentHarness('env', {
+    settings: {
+      pipIndexUrl: index.pipIndexUrl,
+      npmRegistry: index.npmRegistry,
+      named: { greetings: { python: ['tiny-greeting==1.0.0'] } },
+      installWallTimeMs: 180_000,
+    },
     concurrency: 2,
-    tools,
-    syntaxCheck: false,
-    environments: store,
   });
 }, 120_000);
 
 afterAll(async () => {
   if (!asRoot) return;
-  await executor.shutdown({ deadlineMs: 2_000 });
-  await store.close();
-  await host.close();
+  const left = await harness.close();
   await index.close();
   await elsewhere.close();
-  await rm(stateDir, { recursive: true, force: true });
-  await rm(projects, { recursive: true, force: true });
-  forgetProjectListings();
-  expect(processesOfUid(sandboxUid)).toEqual([]);
+  expect(left).toEqual([]);
 });
-
-async function project(name: string, files: Record<string, string>): Promise<string> {
-  const dir = join(projects, name);
-  await mkdir(dir, { recursive: true });
-  for (const [file, content] of Object.entries(files)) await writeFile(join(dir, file), content);
-  return dir;
-}
-
-interface Ended {
-  result: RunResult;
-  stdout: string;
-  stderr: string;
-}
-
-async function runToEnd(request: RunRequest, on: Executor = executor): Promise<Ended> {
-  const run = await on.submit(request);
-  const events: RunEvent[] = [];
-  for await (const event of on.events(run.id)) events.push(event);
-  const end = events.find((event) => event.type === 'end');
-  if (end?.type !== 'end') throw new Error('no end');
-  const text = (stream: 'stdout' | 'stderr'): string =>
-    events
-      .flatMap((event) => (event.type === 'output' && event.stream === stream ? [event.text] : []))
-      .join('\n');
-  return { result: end.result, stdout: text('stdout'), stderr: text('stderr') };
-}
 
 const MAIN_PY = `
 import greeter_app, tiny_greeting, os, sys, urllib.request
@@ -157,17 +97,11 @@ print("".join(open("/proc/self/mountinfo").readlines()))
 
 describe.runIf(asRoot)('dependency environments', () => {
   it('installs a project requirements.txt through the egress proxy, and the run imports it without network of its own', async () => {
-    const dir = await project('py-app', {
+    const dir = await harness.project('py-app', {
       'requirements.txt': 'greeter-app==2.0.0\n',
       'main.py': MAIN_PY,
     });
-    const first = await runToEnd({
-      kind: 'tool',
-      toolId: 'python',
-      projectDir: dir,
-      environment: 'project',
-      args: [`${index.url}/simple/`],
-    });
+    const first = await harness.runToEnd(projectRun('python', dir, [`${index.url}/simple/`]));
     expect(first.result.error).toBeNull();
     expect(first.result.state).toBe('completed');
     expect(first.stdout).toContain('app says from the test index');
@@ -190,17 +124,11 @@ describe.runIf(asRoot)('dependency environments', () => {
       first.stdout.slice(first.stdout.indexOf('network: none') + 'network: none'.length).trim(),
     );
     expect(mounts.map((mount) => mount.mountPoint)).toContain('/opt/runbox-env/python');
-    expect(first.stdout).not.toContain(stateDir);
+    expect(first.stdout).not.toContain(harness.stateDir);
 
     // The second run takes the cache: no request reaches the index.
     const fetched = index.requests.length;
-    const second = await runToEnd({
-      kind: 'tool',
-      toolId: 'python',
-      projectDir: dir,
-      environment: 'project',
-      args: [`${index.url}/simple/`],
-    });
+    const second = await harness.runToEnd(projectRun('python', dir, [`${index.url}/simple/`]));
     expect(second.result.state).toBe('completed');
     expect(second.stdout).toContain('app says from the test index');
     expect(second.stderr).not.toContain('runbox-install');
@@ -209,22 +137,17 @@ describe.runIf(asRoot)('dependency environments', () => {
     );
     expect(index.requests.length).toBe(fetched);
     // One environment, stored whole; nothing half-made left beside it.
-    const stored = await readdir(environmentsDir);
+    const stored = await readdir(harness.storeDir);
     expect(stored.filter((name) => /^[0-9a-f]{32}$/.test(name))).toHaveLength(1);
     expect(stored.filter((name) => name.startsWith('.build-'))).toEqual([]);
   }, 240_000);
 
   it('fails the run, naming the package, when the index has no such package', async () => {
-    const dir = await project('py-missing', {
+    const dir = await harness.project('py-missing', {
       'requirements.txt': 'no-such-package-rb==1.0\n',
       'main.py': 'print("never")\n',
     });
-    const ended = await runToEnd({
-      kind: 'tool',
-      toolId: 'python',
-      projectDir: dir,
-      environment: 'project',
-    });
+    const ended = await harness.runToEnd(projectRun('python', dir));
     expect(ended.result.state).toBe('failed');
     expect(ended.result.error).toMatch(
       /installing environment "project" failed \(exit status \d+\): package "no-such-package-rb==1.0" was not found/,
@@ -233,16 +156,11 @@ describe.runIf(asRoot)('dependency environments', () => {
   }, 240_000);
 
   it('refuses a registry the operator did not allow, and nothing reaches it', async () => {
-    const dir = await project('py-elsewhere', {
+    const dir = await harness.project('py-elsewhere', {
       'requirements.txt': `--extra-index-url ${elsewhere.pipIndexUrl}\nelsewhere-pkg==1.0.0\n`,
       'main.py': 'print("never")\n',
     });
-    const ended = await runToEnd({
-      kind: 'tool',
-      toolId: 'python',
-      projectDir: dir,
-      environment: 'project',
-    });
+    const ended = await harness.runToEnd(projectRun('python', dir));
     expect(ended.result.state).toBe('failed');
     expect(ended.result.error).toContain(`127.0.0.1:${elsewhere.port}`);
     expect(ended.result.error).toContain('not an allowed package registry');
@@ -251,7 +169,7 @@ describe.runIf(asRoot)('dependency environments', () => {
   }, 240_000);
 
   it('installs a package.json with its package-lock.json (npm ci), found by require from the workspace', async () => {
-    const dir = await project('node-app', {
+    const dir = await harness.project('node-app', {
       'package.json': JSON.stringify({
         name: 'node-app',
         version: '1.0.0',
@@ -260,12 +178,7 @@ describe.runIf(asRoot)('dependency environments', () => {
       'package-lock.json': index.npmLockfile({ 'tiny-pad': '1.2.3' }, 'node-app'),
       'index.js': "console.log(require('tiny-pad').pad('padded'));\n",
     });
-    const ended = await runToEnd({
-      kind: 'tool',
-      toolId: 'node',
-      projectDir: dir,
-      environment: 'project',
-    });
+    const ended = await harness.runToEnd(projectRun('node', dir));
     expect(ended.result.error).toBeNull();
     expect(ended.result.state).toBe('completed');
     expect(ended.stdout).toContain('[padded]');
@@ -273,7 +186,7 @@ describe.runIf(asRoot)('dependency environments', () => {
   }, 240_000);
 
   it("gives a snippet an operator's named environment", async () => {
-    const ended = await runToEnd({
+    const ended = await harness.runToEnd({
       kind: 'snippet',
       language: 'python',
       code: 'import tiny_greeting\nprint(tiny_greeting.VALUE)\n',
@@ -284,43 +197,48 @@ describe.runIf(asRoot)('dependency environments', () => {
   }, 240_000);
 
   it('refuses at create what could never be installed, naming why', async () => {
-    const bare = await project('no-manifest', { 'main.py': 'print(1)\n' });
+    const bare = await harness.project('no-manifest', { 'main.py': 'print(1)\n' });
+    await expect(harness.executor.submit(projectRun('python', bare))).rejects.toThrow(
+      /this project has none at its root \(requirements.txt/,
+    );
     await expect(
-      executor.submit({ kind: 'tool', toolId: 'python', projectDir: bare, environment: 'project' }),
-    ).rejects.toThrow(/this project has none at its root \(requirements.txt/);
-    await expect(
-      executor.submit({ kind: 'snippet', language: 'python', code: '1', environment: 'nope' }),
+      harness.executor.submit({
+        kind: 'snippet',
+        language: 'python',
+        code: '1',
+        environment: 'nope',
+      }),
     ).rejects.toThrow(/unknown environment "nope": this server has "greetings"/);
     await expect(
-      executor.submit({ kind: 'snippet', language: 'python', code: '1', environment: 'project' }),
+      harness.executor.submit({
+        kind: 'snippet',
+        language: 'python',
+        code: '1',
+        environment: 'project',
+      }),
     ).rejects.toBeInstanceOf(EnvironmentRefusedError);
 
     // A server that allows no registry (the default) says how to allow one.
     const closedStore = createEnvironmentStore({
-      host,
-      dir: join(stateDir, 'closed-store'),
-      settings: { ...store.settings, pipIndexUrl: null, npmRegistry: null },
+      host: harness.host,
+      dir: join(harness.stateDir, 'closed-store'),
+      settings: { ...harness.store.settings, pipIndexUrl: null, npmRegistry: null },
     });
     const config: ExecutorConfig = {
-      host,
-      tools: await createToolCatalog(host, { probe: false }),
+      host: harness.host,
+      tools: harness.tools,
       syntaxCheck: false,
       environments: closedStore,
     };
     const closed = createExecutor(config);
-    const withRequirements = await project('closed', {
+    const withRequirements = await harness.project('closed', {
       'requirements.txt': 'tiny-greeting\n',
       'main.py': 'print(1)\n',
     });
     try {
-      await expect(
-        closed.submit({
-          kind: 'tool',
-          toolId: 'python',
-          projectDir: withRequirements,
-          environment: 'project',
-        }),
-      ).rejects.toThrow(/no package registry is allowed on this server.*RUNBOX_PIP_INDEX_URL/);
+      await expect(closed.submit(projectRun('python', withRequirements))).rejects.toThrow(
+        /no package registry is allowed on this server.*RUNBOX_PIP_INDEX_URL/,
+      );
     } finally {
       await closed.shutdown({ deadlineMs: 1_000 });
       await closedStore.close();
@@ -329,36 +247,31 @@ describe.runIf(asRoot)('dependency environments', () => {
 
   it('keeps the store within its cap: the least recently used go, never one a run is using', async () => {
     const small = createEnvironmentStore({
-      host,
-      dir: join(stateDir, 'small-store'),
+      host: harness.host,
+      dir: join(harness.stateDir, 'small-store'),
       // Smaller than any environment: every install removes all the others it may.
-      settings: { ...store.settings, maxBytes: 1 },
+      settings: { ...harness.store.settings, maxBytes: 1 },
     });
-    const tools = await createToolCatalog(host, { probe: false });
     const capped = createExecutor({
-      host,
+      host: harness.host,
       concurrency: 2,
-      tools,
+      tools: harness.tools,
       syntaxCheck: false,
       environments: small,
     });
-    const first = await project('capped-first', {
+    const first = await harness.project('capped-first', {
       'requirements.txt': 'tiny-greeting==1.0.0\n',
       'main.py':
         'import sys, time\nimport tiny_greeting\nprint(tiny_greeting.VALUE, flush=True)\ntime.sleep(float(sys.argv[1]))\n',
     });
-    const second = await project('capped-second', {
+    const second = await harness.project('capped-second', {
       'requirements.txt': 'greeter-app==2.0.0\n',
       'main.py': 'import greeter_app\nprint(greeter_app.greet())\n',
     });
-    const stored = async (): Promise<string[]> =>
-      (await readdir(join(stateDir, 'small-store'))).filter((name) => /^[0-9a-f]{32}$/.test(name));
+    const stored = (): Promise<string[]> => storedKeys(join(harness.stateDir, 'small-store'));
     try {
       const run = (dir: string, args: string[] = []): Promise<Ended> =>
-        runToEnd(
-          { kind: 'tool', toolId: 'python', projectDir: dir, environment: 'project', args },
-          capped,
-        );
+        runToEnd(capped, projectRun('python', dir, args));
       expect((await run(first, ['0'])).result.state).toBe('completed');
       const [firstKey] = await stored();
       // The first is in use (its run sleeps) while the second installs: it stays.
@@ -371,7 +284,7 @@ describe.runIf(asRoot)('dependency environments', () => {
       // Not in use any more: the next install removes it, least recently used first.
       const again = await run(second);
       expect(again.result.warnings).toContainEqual(expect.objectContaining({ rule: 'cached' }));
-      const third = await project('capped-third', {
+      const third = await harness.project('capped-third', {
         'requirements.txt': 'tiny-greeting\n',
         'main.py': 'import tiny_greeting\nprint(tiny_greeting.VALUE)\n',
       });

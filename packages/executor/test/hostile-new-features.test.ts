@@ -1,29 +1,19 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExecutor } from '../src/engine/executor.ts';
-import type { Executor } from '../src/engine/executor-types.ts';
-import type { RunResult } from '../src/engine/run-events.ts';
-import type { RunRequest } from '../src/engine/run-request.ts';
 import {
-  NO_ENVIRONMENTS,
-  type EnvironmentSettings,
-} from '../src/environments/environment-settings.ts';
-import {
-  createEnvironmentStore,
-  type EnvironmentStore,
-} from '../src/environments/environment-store.ts';
-import { forgetProjectListings } from '../src/project/project-listings.ts';
-import { createSandboxHost, type SandboxHost } from '../src/sandbox/sandbox-host.ts';
-import { createToolCatalog } from '../src/tools/tool-catalog.ts';
+  projectRun,
+  startEnvironmentHarness,
+  storedKeys,
+  type EnvironmentHarness,
+  type Ended,
+} from './support/environment-harness.ts';
 import { startPackageIndex, type PackageIndex } from './support/package-index.ts';
-import { processesOfUid } from './support/sandbox-harness.ts';
-import { claimTestUid, releaseTestUid } from './support/test-uid.ts';
 
 /**
  * HOSTILE: the forker, terminals and dependency environments attacked from inside, with real
@@ -38,20 +28,14 @@ import { claimTestUid, releaseTestUid } from './support/test-uid.ts';
 
 const asRoot = process.getuid?.() === 0;
 const suffix = randomBytes(3).toString('hex');
-const sandboxUid = claimTestUid(64_100, 800);
-const stateDir = join(tmpdir(), `runbox-test-hostile-new-${suffix}`);
 /** A path in the host's /tmp an install script tries to create. */
 const hostTmpMarker = join(tmpdir(), `runbox-hostile-new-marker-${suffix}`);
-let host: SandboxHost;
 let index: PackageIndex;
 let elsewhere: PackageIndex;
 let recorder: Server;
 let recorderPort: number;
 const recorded: string[] = [];
-let projects: string;
-let storeDir: string;
-let store: EnvironmentStore;
-let executor: Executor;
+let harness: EnvironmentHarness;
 
 const PAD = "module.exports = { pad: (s) => '[' + s + ']' };\n";
 
@@ -91,75 +75,28 @@ beforeAll(async () => {
   const address = recorder.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
   recorderPort = address.port;
-  host = await createSandboxHost({
-    stateDir,
-    cgroupGroupName: `runbox-test-hostile-new-${suffix}`,
-    sandboxUid,
-  });
-  projects = await mkdtemp(join(tmpdir(), 'runbox-hostile-new-projects-'));
-  storeDir = join(stateDir, 'environments-store');
-  const settings: EnvironmentSettings = {
-    ...NO_ENVIRONMENTS,
-    pipIndexUrl: index.pipIndexUrl,
-    npmRegistry: index.npmRegistry,
-    installWallTimeMs: 120_000,
-  };
-  store = createEnvironmentStore({ host, dir: storeDir, settings });
-  executor = createExecutor({
-    host,
+  harness = await startEnvironmentHarness('hostile-new', {
+    settings: {
+      pipIndexUrl: index.pipIndexUrl,
+      npmRegistry: index.npmRegistry,
+      installWallTimeMs: 120_000,
+    },
     concurrency: 3,
-    tools: await createToolCatalog(host, { probe: false }),
-    syntaxCheck: false,
-    environments: store,
   });
 }, 60_000);
 
 afterAll(async () => {
   if (!asRoot) return;
-  await executor.shutdown({ deadlineMs: 2_000 });
-  await store.close();
-  await host.close();
+  const left = await harness.close();
   await index.close();
   await elsewhere.close();
   await new Promise((resolve) => recorder.close(resolve));
-  await rm(stateDir, { recursive: true, force: true });
-  await rm(projects, { recursive: true, force: true });
   await rm(hostTmpMarker, { recursive: true, force: true });
-  forgetProjectListings();
   // Whatever the attacks tried, nothing outside the allowed index heard from them.
   expect(recorded).toEqual([]);
   expect(elsewhere.requests).toEqual([]);
-  expect(processesOfUid(sandboxUid)).toEqual([]);
-  releaseTestUid(sandboxUid);
+  expect(left).toEqual([]);
 });
-
-async function project(name: string, files: Record<string, string>): Promise<string> {
-  const dir = join(projects, name);
-  await mkdir(dir, { recursive: true });
-  for (const [file, content] of Object.entries(files)) await writeFile(join(dir, file), content);
-  return dir;
-}
-
-interface Ended {
-  result: RunResult;
-  stdout: string;
-  stderr: string;
-}
-
-async function runToEnd(request: RunRequest): Promise<Ended> {
-  const run = await executor.submit(request);
-  let stdout = '';
-  let stderr = '';
-  for await (const event of executor.events(run.id)) {
-    if (event.type === 'output') {
-      const text = event.text + (event.partial ? '' : '\n');
-      if (event.stream === 'stdout') stdout += text;
-      else stderr += text;
-    }
-    if (event.type === 'end') return { result: event.result, stdout, stderr };
-  }
-  throw new Error('no end');
-}
 
 /** Follows a run's stdout; `until(text)` waits for it to show, `end()` for the result. */
 function follow(runId: string): { until(text: string): Promise<string>; end(): Promise<Ended> } {
@@ -167,7 +104,7 @@ function follow(runId: string): { until(text: string): Promise<string>; end(): P
   let stderr = '';
   const waiters: { text: string; resolve: (all: string) => void }[] = [];
   const ended = (async (): Promise<Ended> => {
-    for await (const event of executor.events(runId)) {
+    for await (const event of harness.executor.events(runId)) {
       if (event.type === 'output' && event.stream === 'stdout') {
         stdout += event.text + (event.partial ? '' : '\n');
         for (const waiter of waiters.splice(0))
@@ -222,7 +159,7 @@ except OSError as error:
     // dropped at once (SO_PEERCRED) before it could send a header. So the name is right.
     const fromHost = spawnSync('python3', ['-c', probe, name ?? ''], { encoding: 'utf8' });
     expect(fromHost.stdout.trim()).toBe("connected b''");
-    const inside = await runToEnd({
+    const inside = await harness.runToEnd({
       kind: 'snippet',
       language: 'python',
       code: `${probe}
@@ -279,7 +216,7 @@ signal.signal(signal.SIGWINCH, lambda *_: print("resized", *os.get_terminal_size
 input("go? ")
 print("size at end", *os.get_terminal_size(1))
 `;
-    const run = await executor.submit({
+    const run = await harness.executor.submit({
       kind: 'snippet',
       language: 'python',
       code,
@@ -305,9 +242,9 @@ print("size at end", *os.get_terminal_size(1))
     expect(report.getfd).toBe('EPERM');
     expect(report.size).toEqual([80, 24]);
     // The server's own resize still arrives.
-    expect(executor.resize(run.id, { cols: 100, rows: 30 })).toBe(true);
+    expect(harness.executor.resize(run.id, { cols: 100, rows: 30 })).toBe(true);
     await seen.until('resized 100 30');
-    executor.sendInput(run.id, '\r');
+    harness.executor.sendInput(run.id, '\r');
     const ended = await seen.end();
     expect(ended.result.state).toBe('completed');
     expect(ended.stdout).toContain('size at end 100 30');
@@ -318,7 +255,7 @@ print("size at end", *os.get_terminal_size(1))
     // The server reads the control descriptor only to see it close, and throws away whatever
     // arrives: bytes sent there would be counted by no limit. pidfd_getfd is denied (see above);
     // were it not, the program would write as much as it can in 3 s.
-    const ended = await runToEnd({
+    const ended = await harness.runToEnd({
       kind: 'snippet',
       language: 'python',
       code: `
@@ -351,7 +288,7 @@ print("sent", sent)
   it('refuses TIOCSTI and TIOCLINUX on the terminal (the host would allow TIOCSTI)', async () => {
     // Kernels with dev.tty.legacy_tiocsti=1 (this one) allow TIOCSTI to the terminal's owner:
     // there only seccomp stops it.
-    const ended = await runToEnd({
+    const ended = await harness.runToEnd({
       kind: 'snippet',
       language: 'python',
       code: `
@@ -374,7 +311,7 @@ for name, request, arg in (("TIOCSTI", termios.TIOCSTI, b"x"), ("TIOCLINUX", 0x5
 
   it("a program that floods its terminal ends at the run's output limit", async () => {
     const outputBytes = 64 * 1024;
-    const ended = await runToEnd({
+    const ended = await harness.runToEnd({
       kind: 'snippet',
       language: 'python',
       code: 'import os\nwhile True:\n    os.write(1, b"x" * 65536)\n',
@@ -452,16 +389,11 @@ describe.runIf(asRoot)('HOSTILE: what an install reaches', () => {
   it.concurrent.each(PYTHON_ATTACKS)(
     'python: $name reaches nothing but the allowed index, and fails saying so',
     async ({ name, files, error }) => {
-      const dir = await project(`py-${name.replace(/[^a-z]+/g, '-')}`, {
+      const dir = await harness.project(`py-${name.replace(/[^a-z]+/g, '-')}`, {
         ...files(),
         'main.py': 'print("never")\n',
       });
-      const ended = await runToEnd({
-        kind: 'tool',
-        toolId: 'python',
-        projectDir: dir,
-        environment: 'project',
-      });
+      const ended = await harness.runToEnd(projectRun('python', dir));
       expect(ended.result.state).toBe('failed');
       expect(ended.result.error).toMatch(error());
       expect(ended.stdout).not.toContain('never');
@@ -477,16 +409,11 @@ describe.runIf(asRoot)('HOSTILE: what an install reaches', () => {
       .map((line) => line.split(':')[0] ?? '')
       .filter((user) => user !== '' && !['root', 'runner', 'nobody'].includes(user));
     expect(hostAccounts.length).toBeGreaterThan(0);
-    const dir = await project('py-etc-passwd', {
+    const dir = await harness.project('py-etc-passwd', {
       'requirements.txt': '-r /etc/passwd\n',
       'main.py': 'print("never")\n',
     });
-    const ended = await runToEnd({
-      kind: 'tool',
-      toolId: 'python',
-      projectDir: dir,
-      environment: 'project',
-    });
+    const ended = await harness.runToEnd(projectRun('python', dir));
     expect(ended.result.state).toBe('failed');
     // pip quotes the line it could not read: the sandbox's first account.
     expect(ended.stderr).toMatch(/root:x:0:0/);
@@ -520,16 +447,11 @@ describe.runIf(asRoot)('HOSTILE: what an install reaches', () => {
   ])(
     'node: $name reaches nothing but the allowed registry, and fails saying so',
     async ({ name, files }) => {
-      const dir = await project(`node-${name.replace(/[^a-z]+/g, '-')}`, {
+      const dir = await harness.project(`node-${name.replace(/[^a-z]+/g, '-')}`, {
         ...files(),
         'index.js': 'console.log("never")\n',
       });
-      const ended = await runToEnd({
-        kind: 'tool',
-        toolId: 'node',
-        projectDir: dir,
-        environment: 'project',
-      });
+      const ended = await harness.runToEnd(projectRun('node', dir));
       expect(ended.result.state).toBe('failed');
       expect(ended.result.error).toMatch(refusedBy(() => elsewhere.port));
       expect(ended.stdout).not.toContain('never');
@@ -651,7 +573,7 @@ describe.runIf(asRoot)('HOSTILE: install scripts and the installed environment',
     const prelude = (script: string): string =>
       script
         .replaceAll('RECORDER', String(recorderPort))
-        .replace('STORE', JSON.stringify(storeDir))
+        .replace('STORE', JSON.stringify(harness.storeDir))
         .replace('HOST_TMP', JSON.stringify(hostTmpMarker))
         .replace('FORKER', JSON.stringify(forker));
     const packageJson = JSON.stringify({
@@ -667,13 +589,8 @@ describe.runIf(asRoot)('HOSTILE: install scripts and the installed environment',
       'requirements.txt': 'tiny-greeting==1.0.0\n',
       'package.json': packageJson,
     };
-    const first = await project('scripted-a', { ...manifests, 'main.py': TAMPER_PY });
-    const ran = await runToEnd({
-      kind: 'tool',
-      toolId: 'python',
-      projectDir: first,
-      environment: 'project',
-    });
+    const first = await harness.project('scripted-a', { ...manifests, 'main.py': TAMPER_PY });
+    const ran = await harness.runToEnd(projectRun('python', first));
     expect(ran.result.error).toBeNull();
     expect(ran.result.state).toBe('completed');
 
@@ -696,13 +613,13 @@ describe.runIf(asRoot)('HOSTILE: install scripts and the installed environment',
     }
     // What the scripts made in "the host's /tmp" and "the store" was the sandbox's own /tmp.
     expect(existsSync(hostTmpMarker)).toBe(false);
-    expect(existsSync(join(storeDir, 'evil'))).toBe(false);
+    expect(existsSync(join(harness.storeDir, 'evil'))).toBe(false);
 
     // The store holds what the install made under env/, and nothing else: no link that leaves it,
     // no FIFO, no setuid bit, nothing from beside env/.
-    const keys = (await readdir(storeDir)).filter((name) => /^[0-9a-f]{32}$/.test(name));
+    const keys = await storedKeys(harness.storeDir);
     expect(keys).toHaveLength(1);
-    const stored = join(storeDir, keys[0] ?? '');
+    const stored = join(harness.storeDir, keys[0] ?? '');
     expect((await readdir(stored)).sort()).toEqual(['node_modules', 'python']);
     const python = readdirSync(join(stored, 'python'));
     expect(python).toContain('suid');
@@ -729,24 +646,14 @@ describe.runIf(asRoot)('HOSTILE: install scripts and the installed environment',
     expect(ran.stdout).toContain(`pad ${PAD.trim()}`);
 
     // Another project, the same manifests: the same environment, cached; its run tampers too.
-    const second = await project('scripted-b', { ...manifests, 'main.py': TAMPER_PY });
-    const other = await runToEnd({
-      kind: 'tool',
-      toolId: 'python',
-      projectDir: second,
-      environment: 'project',
-    });
+    const second = await harness.project('scripted-b', { ...manifests, 'main.py': TAMPER_PY });
+    const other = await harness.runToEnd(projectRun('python', second));
     expect(other.result.state).toBe('completed');
     expect(other.result.warnings).toContainEqual(expect.objectContaining({ rule: 'cached' }));
     for (const outcome of Object.values(reportOf<Record<string, string>>(other.stdout, 'TAMPER')))
       expect(['EROFS', 'EACCES', 'EPERM']).toContain(outcome);
     // The first project sees exactly what it saw before.
-    const again = await runToEnd({
-      kind: 'tool',
-      toolId: 'python',
-      projectDir: first,
-      environment: 'project',
-    });
+    const again = await harness.runToEnd(projectRun('python', first));
     expect(again.result.state).toBe('completed');
     expect(again.stdout).toContain('greeting 1 /opt/runbox-env/python/tiny_greeting/__init__.py');
     expect(again.stdout).toContain(`pad ${PAD.trim()}`);

@@ -3,6 +3,55 @@ import { useMutation } from '@tanstack/react-query';
 import { useRef, useState, type FormEvent } from 'react';
 import { errorMessage, useTRPC, useTRPCClient } from '@/lib/trpc';
 
+/** Close input and SIGINT for a run: its input box's and its terminal's alike. */
+export function useInputControls() {
+  const trpc = useTRPC();
+  const closeInput = useMutation(trpc.runs.closeInput.mutationOptions());
+  const signal = useMutation(trpc.runs.signal.mutationOptions());
+  return {
+    closeInput,
+    signal,
+    closed: closeInput.isSuccess,
+    error: closeInput.error ?? signal.error,
+  };
+}
+
+type InputControls = ReturnType<typeof useInputControls>;
+
+/** The Close input and Send SIGINT buttons. */
+export function InputControlButtons({ id, controls }: { id: string; controls: InputControls }) {
+  const { closeInput, signal, closed } = controls;
+  return (
+    <>
+      <button
+        type="button"
+        onClick={() => closeInput.mutate({ id })}
+        disabled={closeInput.isPending || closed}
+      >
+        Close input
+      </button>
+      <button
+        type="button"
+        onClick={() => signal.mutate({ id, signal: 'SIGINT' })}
+        disabled={signal.isPending}
+      >
+        Send SIGINT
+      </button>
+    </>
+  );
+}
+
+/** What the last SIGINT did, once one was sent. */
+export function SignalOutcome({ controls }: { controls: InputControls }) {
+  const { data } = controls.signal;
+  if (!data) return null;
+  return (
+    <p className="small muted" role="status">
+      {data.delivered ? 'SIGINT sent.' : 'No program runs yet: SIGINT was not sent.'}
+    </p>
+  );
+}
+
 /**
  * The stdin of an interactive run (created with `interactive: true`): a line typed here goes to
  * the program with Enter (the line and "\n", through runs.sendInput), in the order typed; close
@@ -10,16 +59,14 @@ import { errorMessage, useTRPC, useTRPCClient } from '@/lib/trpc';
  * terminal: nothing echoes what it reads, so the lines sent are listed here.
  */
 export function RunInput({ id, ended }: { id: string; ended: boolean }) {
-  const trpc = useTRPC();
   const client = useTRPCClient();
   const [line, setLine] = useState('');
   const [sent, setSent] = useState<string[]>([]);
   const [sendError, setSendError] = useState<unknown>(null);
   // One send after the other: two lines typed quickly reach the program in their order.
   const queue = useRef<Promise<void>>(Promise.resolve());
-  const closeInput = useMutation(trpc.runs.closeInput.mutationOptions());
-  const signal = useMutation(trpc.runs.signal.mutationOptions());
-  const closed = closeInput.isSuccess;
+  const controls = useInputControls();
+  const { closed } = controls;
 
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
@@ -37,7 +84,7 @@ export function RunInput({ id, ended }: { id: string; ended: boolean }) {
     });
   };
 
-  const error = sendError ?? closeInput.error ?? signal.error;
+  const error = sendError ?? controls.error;
   return (
     <section
       className="card"
@@ -72,28 +119,11 @@ export function RunInput({ id, ended }: { id: string; ended: boolean }) {
             <button type="submit" className="primary">
               Send
             </button>
-            <button
-              type="button"
-              onClick={() => closeInput.mutate({ id })}
-              disabled={closeInput.isPending}
-            >
-              Close input
-            </button>
-            <button
-              type="button"
-              onClick={() => signal.mutate({ id, signal: 'SIGINT' })}
-              disabled={signal.isPending}
-            >
-              Send SIGINT
-            </button>
+            <InputControlButtons id={id} controls={controls} />
           </div>
         </form>
       )}
-      {signal.data && (
-        <p className="small muted" role="status">
-          {signal.data.delivered ? 'SIGINT sent.' : 'No program runs yet: SIGINT was not sent.'}
-        </p>
-      )}
+      <SignalOutcome controls={controls} />
       {error !== null && error !== undefined && (
         <div className="alert error" role="alert">
           {errorMessage(error)}

@@ -1,13 +1,13 @@
 'use client';
 // xterm's own stylesheet, bundled with the app's CSS (nothing is fetched at run time).
 import '@xterm/xterm/css/xterm.css';
-import { useMutation } from '@tanstack/react-query';
 import type { ITheme, Terminal } from '@xterm/xterm';
 import { useEffect, useId, useRef, useState } from 'react';
+import { InputControlButtons, SignalOutcome, useInputControls } from '@/components/run-input';
 import { InputBatcher } from '@/lib/input-batcher';
 import type { TerminalFeed } from '@/lib/terminal-feed';
 import { ResizeDebouncer, type TerminalSize } from '@/lib/terminal-size';
-import { errorMessage, useTRPC, useTRPCClient } from '@/lib/trpc';
+import { errorMessage, useTRPCClient } from '@/lib/trpc';
 
 /** How long the size must stay put before the program hears of it (SIGWINCH). */
 const RESIZE_DEBOUNCE_MS = 250;
@@ -79,7 +79,6 @@ export function RunTerminal(props: {
   size: TerminalSize;
 }) {
   const { id, feed, ended } = props;
-  const trpc = useTRPC();
   const client = useTRPCClient();
   const hintId = useId();
   const boxRef = useRef<HTMLDivElement>(null);
@@ -91,8 +90,7 @@ export function RunTerminal(props: {
   const [inputError, setInputError] = useState<unknown>(null);
   const [resizeError, setResizeError] = useState<unknown>(null);
   const [screenReader, setScreenReader] = useState(false);
-  const closeInput = useMutation(trpc.runs.closeInput.mutationOptions());
-  const signal = useMutation(trpc.runs.signal.mutationOptions());
+  const controls = useInputControls();
 
   useEffect(() => {
     let disposed = false;
@@ -201,8 +199,8 @@ export function RunTerminal(props: {
     if (termRef.current) termRef.current.options.screenReaderMode = screenReader;
   }, [screenReader, ready]);
 
-  const closed = closeInput.isSuccess;
-  const error = inputError ?? resizeError ?? closeInput.error ?? signal.error;
+  const { closed } = controls;
+  const error = inputError ?? resizeError ?? controls.error;
   return (
     <section
       className="card terminal-card"
@@ -223,24 +221,7 @@ export function RunTerminal(props: {
           >
             Screen reader mode
           </button>
-          {!ended && (
-            <>
-              <button
-                type="button"
-                onClick={() => closeInput.mutate({ id })}
-                disabled={closeInput.isPending || closed}
-              >
-                Close input
-              </button>
-              <button
-                type="button"
-                onClick={() => signal.mutate({ id, signal: 'SIGINT' })}
-                disabled={signal.isPending}
-              >
-                Send SIGINT
-              </button>
-            </>
-          )}
+          {!ended && <InputControlButtons id={id} controls={controls} />}
         </div>
       </div>
       <div ref={boxRef} className="terminal-box" data-testid="terminal" data-ready={ready} />
@@ -253,11 +234,7 @@ export function RunTerminal(props: {
               ? 'Input closed: the program reads end of file; keys typed now are not sent.'
               : 'Click the terminal (or Tab to it) and type: keys go to the program as typed, Ctrl-C interrupts, Ctrl-D at the start of a line is end of file. Shift+Tab leaves the terminal.'}
       </p>
-      {signal.data && (
-        <p className="small muted" role="status">
-          {signal.data.delivered ? 'SIGINT sent.' : 'No program runs yet: SIGINT was not sent.'}
-        </p>
-      )}
+      <SignalOutcome controls={controls} />
       {error !== null && error !== undefined && !ended && (
         <div className="alert error" role="alert" data-testid="terminal-error">
           {inputError ? 'Not sent: ' : resizeError ? 'Size not changed: ' : ''}

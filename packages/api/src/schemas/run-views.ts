@@ -1,5 +1,6 @@
 import {
   LANGUAGES,
+  MAX_STDIN_BYTES,
   RUN_STATES,
   environmentNameSchema,
   terminalSizeSchema,
@@ -20,7 +21,7 @@ import { callbackUrlSchema } from '../callbacks/callback-url.ts';
 /** The shapes the API sends and takes, shared with the web app. */
 
 /** A run's stdin on the wire (a snippet's or a tool run's). */
-const wireStdinSchema = z.string().max(1_048_576, 'stdin is limited to 1 MiB');
+const wireStdinSchema = z.string().max(MAX_STDIN_BYTES, 'stdin is limited to 1 MiB');
 
 export const runWarningSchema = z.object({
   check: z.string(),

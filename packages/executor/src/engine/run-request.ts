@@ -25,11 +25,6 @@ const stdinSchema = z
   .max(MAX_STDIN_BYTES, `stdin is limited to ${MAX_STDIN_BYTES} characters`);
 
 /**
- * Per-run output filters, besides secret redaction (always on). `pii`: replace e-mail addresses,
- * phone, payment card and IBAN numbers with per-run tokens (`<EMAIL_1>`) before the output is
- * stored or streamed; unset takes the server's default (`RUNBOX_PII_FILTER`, off unless set).
- */
-/**
  * The packages a run gets (environments/): `project` installs what its project's manifests list
  * (requirements.txt, pyproject.toml, package.json with package-lock.json), any other name an
  * environment the operator declared. Cached: the install runs once per distinct content.
@@ -50,6 +45,11 @@ export const terminalSizeSchema = z
   .strict();
 export type TerminalSize = z.infer<typeof terminalSizeSchema>;
 
+/**
+ * Per-run output filters, besides secret redaction (always on). `pii`: replace e-mail addresses,
+ * phone, payment card and IBAN numbers with per-run tokens (`<EMAIL_1>`) before the output is
+ * stored or streamed; unset takes the server's default (`RUNBOX_PII_FILTER`, off unless set).
+ */
 export const outputFiltersSchema = z.object({ pii: z.boolean().optional() }).strict();
 
 /**

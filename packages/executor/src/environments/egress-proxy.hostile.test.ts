@@ -1,12 +1,12 @@
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createNetServer, connect, type Server, type Socket } from 'node:net';
+import { createServer as createNetServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AllowedOrigin } from './egress-allowlist.ts';
 import { startEgressProxy, type EgressProxy } from './egress-proxy.ts';
+import { listen, RawClient, rawExchange } from './test-support/raw-proxy-client.ts';
 
 /**
  * HOSTILE: the egress proxy attacked directly, as a dependency install's code could (pip, npm, a
@@ -48,18 +48,6 @@ const evil: Recorder[] = [];
 let evilPort: number;
 let proxy: EgressProxy;
 let socketCount = 0;
-
-function listen(server: Server, host: string, port = 0): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const address = server.address();
-      if (address === null || typeof address === 'string') reject(new Error('no port'));
-      else resolve(address.port);
-    });
-  });
-}
 
 /** A TCP server that records what each connection sends and answers like a web server would. */
 async function startRecorder(host: string, port = 0): Promise<Recorder> {
@@ -135,45 +123,6 @@ async function startProxy(): Promise<EgressProxy> {
   return proxy;
 }
 
-/** A raw client of the proxy socket. */
-class RawClient {
-  readonly socket: Socket;
-  received = '';
-  private waiters: (() => void)[] = [];
-  constructor(socketPath: string) {
-    this.socket = connect({ path: socketPath });
-    this.socket.setEncoding('latin1');
-    this.socket.on('data', (chunk: string) => {
-      this.received += chunk;
-      for (const wake of this.waiters.splice(0)) wake();
-    });
-    this.socket.on('close', () => {
-      for (const wake of this.waiters.splice(0)) wake();
-    });
-    this.socket.on('error', () => {});
-  }
-
-  async waitFor(predicate: (received: string) => boolean): Promise<void> {
-    while (!predicate(this.received)) {
-      if (this.socket.closed || this.socket.readableEnded)
-        throw new Error(`closed early; got ${JSON.stringify(this.received)}`);
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-  }
-
-  async closed(): Promise<string> {
-    if (!this.socket.closed) await once(this.socket, 'close');
-    return this.received;
-  }
-}
-
-/** Sends `text` on a new connection and reads until the proxy closes it. */
-async function exchange(text: string | Buffer): Promise<string> {
-  const client = new RawClient(proxy.socketPath);
-  client.socket.write(text);
-  return client.closed();
-}
-
 /** The status codes of the responses in `received`, in order. */
 function statuses(received: string): number[] {
   return [...received.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => Number(match[1]));
@@ -200,7 +149,8 @@ describe('HOSTILE: the egress proxy, called directly', () => {
     const before = registrySaw.length;
     // An allowed target with a Host naming another: it goes to the allowed origin, whose Host it
     // is given (an upstream that routes by Host cannot be steered to a virtual host either).
-    const allowed = await exchange(
+    const allowed = await rawExchange(
+      proxy.socketPath,
       `GET http://127.0.0.1:${registryPort}/simple/ HTTP/1.1\r\nHost: 127.0.0.1:${evilPort}\r\nConnection: close\r\n\r\n`,
     );
     expect(statuses(allowed)).toEqual([200]);
@@ -208,12 +158,14 @@ describe('HOSTILE: the egress proxy, called directly', () => {
     expect(seen.map((request) => request.url)).toEqual(['/simple/']);
     expect(hostHeaderOf(seen[0] as SeenRequest)).toEqual([`127.0.0.1:${registryPort}`]);
     // The reverse: a target that is not allowed, with the allowed Host.
-    const refused = await exchange(
+    const refused = await rawExchange(
+      proxy.socketPath,
       `GET http://127.0.0.1:${evilPort}/ HTTP/1.1\r\nHost: 127.0.0.1:${registryPort}\r\n\r\n`,
     );
     expect(statuses(refused)).toEqual([403]);
     // Origin form (a plain web request that relies on Host alone) is no proxy request at all.
-    const originForm = await exchange(
+    const originForm = await rawExchange(
+      proxy.socketPath,
       `GET /simple/ HTTP/1.1\r\nHost: 127.0.0.1:${registryPort}\r\n\r\n`,
     );
     expect(statuses(originForm)).toEqual([403]);
@@ -236,12 +188,16 @@ describe('HOSTILE: the egress proxy, called directly', () => {
     expect(tunnelled).toBe(`${smuggled}CONNECT 127.0.0.1:${evilPort} HTTP/1.1\r\n\r\n`);
     client.socket.destroy();
     // CONNECT to another port with the allowed one in Host: refused.
-    const refused = await exchange(
+    const refused = await rawExchange(
+      proxy.socketPath,
       `CONNECT 127.0.0.1:${evilPort} HTTP/1.1\r\nHost: 127.0.0.1:${tlsRegistry.port}\r\n\r\n`,
     );
     expect(statuses(refused)).toEqual([403]);
     // CONNECT to the plain-http registry: it is allowed as http only, never as a raw tunnel.
-    const rawToHttp = await exchange(`CONNECT 127.0.0.1:${registryPort} HTTP/1.1\r\n\r\n`);
+    const rawToHttp = await rawExchange(
+      proxy.socketPath,
+      `CONNECT 127.0.0.1:${registryPort} HTTP/1.1\r\n\r\n`,
+    );
     expect(statuses(rawToHttp)).toEqual([403]);
   });
 
@@ -277,7 +233,8 @@ describe('HOSTILE: the egress proxy, called directly', () => {
   ])('refuses a URL with %s', async (_name, target) => {
     await startProxy();
     const before = registrySaw.length;
-    const answer = await exchange(
+    const answer = await rawExchange(
+      proxy.socketPath,
       `GET ${target(registryPort, evilPort)} HTTP/1.1\r\nHost: a\r\n\r\n`,
     );
     expect(statuses(answer)[0]).toBeGreaterThanOrEqual(400);
@@ -292,7 +249,7 @@ describe('HOSTILE: the egress proxy, called directly', () => {
       `allowed@127.0.0.1:${evilPort}`,
       `127.0.0.1@127.0.0.1:${tlsRegistry.port}`,
     ]) {
-      const answer = await exchange(`CONNECT ${target} HTTP/1.1\r\n\r\n`);
+      const answer = await rawExchange(proxy.socketPath, `CONNECT ${target} HTTP/1.1\r\n\r\n`);
       expect(statuses(answer)).toEqual([400]);
     }
     expect(tlsRegistry.connections.length).toBe(tunnels);
@@ -300,7 +257,8 @@ describe('HOSTILE: the egress proxy, called directly', () => {
 
   it('matches a host in another case as the same name, and refuses one with a trailing dot', async () => {
     await startProxy();
-    const upper = await exchange(
+    const upper = await rawExchange(
+      proxy.socketPath,
       `GET HTTP://LOCALHOST:${localhostV4.port}/upper HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`,
     );
     expect(statuses(upper)).toEqual([200]);
@@ -313,7 +271,7 @@ describe('HOSTILE: the egress proxy, called directly', () => {
       `CONNECT 127.0.0.1.:${tlsRegistry.port} HTTP/1.1\r\n\r\n`,
       `CONNECT LOCALHOST.:${tlsRegistry.port} HTTP/1.1\r\n\r\n`,
     ]) {
-      const answer = await exchange(request);
+      const answer = await rawExchange(proxy.socketPath, request);
       expect(statuses(answer), request).toEqual([403]);
     }
     expect([...localhostV4.connections, ...localhostV6.connections]).toHaveLength(1);
@@ -336,22 +294,31 @@ describe('HOSTILE: the egress proxy, called directly', () => {
       '0.0.0.0',
     ];
     for (const host of spellings) {
-      const get = await exchange(`GET http://${host}:${registryPort}/ HTTP/1.1\r\nHost: a\r\n\r\n`);
+      const get = await rawExchange(
+        proxy.socketPath,
+        `GET http://${host}:${registryPort}/ HTTP/1.1\r\nHost: a\r\n\r\n`,
+      );
       expect(statuses(get), host).toEqual([403]);
-      const tunnel = await exchange(`CONNECT ${host}:${tlsRegistry.port} HTTP/1.1\r\n\r\n`);
+      const tunnel = await rawExchange(
+        proxy.socketPath,
+        `CONNECT ${host}:${tlsRegistry.port} HTTP/1.1\r\n\r\n`,
+      );
       expect(statuses(tunnel), host).toEqual([403]);
     }
     // An IPv4 address in brackets is read as that address: lax, but it names the allowed origin
     // itself, and that is all it reaches.
-    const bracketed = await exchange(
+    const bracketed = await rawExchange(
+      proxy.socketPath,
       `GET http://[127.0.0.1]:${registryPort}/bracketed HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`,
     );
     expect(statuses(bracketed)).toEqual([200]);
     expect(registrySaw.slice(before).map((request) => request.url)).toEqual(['/bracketed']);
     // A bare IPv6 address (no brackets) cannot be told from a port: malformed.
-    expect(statuses(await exchange(`CONNECT ::1:${tlsRegistry.port} HTTP/1.1\r\n\r\n`))).toEqual([
-      400,
-    ]);
+    expect(
+      statuses(
+        await rawExchange(proxy.socketPath, `CONNECT ::1:${tlsRegistry.port} HTTP/1.1\r\n\r\n`),
+      ),
+    ).toEqual([400]);
     expect(registrySaw.length).toBe(before + 1);
   });
 
@@ -374,7 +341,7 @@ describe('HOSTILE: the egress proxy, called directly', () => {
       `POST http://127.0.0.1:${registryPort}/a HTTP/1.1\r\nHost: a\r\nContent-Length: ${inner.length}\r\n\r\n${inner}`,
     ];
     for (const attempt of attempts) {
-      const answer = await exchange(attempt);
+      const answer = await rawExchange(proxy.socketPath, attempt);
       expect(statuses(answer)[0], attempt).toBeGreaterThanOrEqual(400);
     }
     expect(registrySaw.slice(before)).toEqual([]);
@@ -382,13 +349,15 @@ describe('HOSTILE: the egress proxy, called directly', () => {
 
   it('passes a redirect to another server back without following it', async () => {
     await startProxy();
-    const answer = await exchange(
+    const answer = await rawExchange(
+      proxy.socketPath,
       `GET http://127.0.0.1:${registryPort}/redirect HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`,
     );
     expect(statuses(answer)).toEqual([302]);
     expect(answer).toContain(`Location: http://127.0.0.1:${evilPort}/followed`);
     // A client that follows it asks the proxy again, and is refused.
-    const followed = await exchange(
+    const followed = await rawExchange(
+      proxy.socketPath,
       `GET http://127.0.0.1:${evilPort}/followed HTTP/1.1\r\nHost: a\r\n\r\n`,
     );
     expect(statuses(followed)).toEqual([403]);
@@ -422,7 +391,7 @@ describe('HOSTILE: the egress proxy, called directly', () => {
       `GET ftp://127.0.0.1:${evilPort}/ HTTP/1.1\r\nHost: a\r\n\r\n`,
       `OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1:${registryPort}\r\n\r\n`,
     ]) {
-      const answer = await exchange(request);
+      const answer = await rawExchange(proxy.socketPath, request);
       expect(statuses(answer)[0], request).toBeGreaterThanOrEqual(400);
     }
     expect(registrySaw.length).toBe(before);
@@ -446,14 +415,15 @@ describe('HOSTILE: the egress proxy, called directly', () => {
       Buffer.from(`GET http://127.0.0.1:${registryPort}99999/ HTTP/1.1\r\n\r\n`),
     ];
     for (const line of lines) {
-      const answer = await exchange(line);
+      const answer = await rawExchange(proxy.socketPath, line);
       expect(
         statuses(answer)[0] ?? 400,
         JSON.stringify(line.toString('latin1')),
       ).toBeGreaterThanOrEqual(400);
     }
     // Still serving (a throw in its request handler would have ended this process).
-    const after = await exchange(
+    const after = await rawExchange(
+      proxy.socketPath,
       `GET http://127.0.0.1:${registryPort}/after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`,
     );
     expect(statuses(after)).toEqual([200]);

@@ -8,7 +8,7 @@ import {
   type IncomingHttpHeaders,
   type Server as HttpServer,
 } from 'node:http';
-import { createServer as createNetServer, connect, type Server, type Socket } from 'node:net';
+import { createServer as createNetServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,6 +20,7 @@ import {
   type EgressLogEntry,
   type EgressProxy,
 } from './egress-proxy.ts';
+import { listen, RawClient, rawExchange } from './test-support/raw-proxy-client.ts';
 
 /** What the upstream registry saw of a forwarded request. */
 interface Seen {
@@ -54,11 +55,11 @@ beforeAll(async () => {
     res.write(JSON.stringify(seen).slice(0, 10));
     res.end(JSON.stringify(seen).slice(10));
   });
-  upstreamPort = await listenOnLoopback(upstream);
+  upstreamPort = await listen(upstream);
   echo = createNetServer((socket) => socket.pipe(socket));
-  echoPort = await listenOnLoopback(echo);
+  echoPort = await listen(echo);
   const spare = createNetServer();
-  closedPort = await listenOnLoopback(spare);
+  closedPort = await listen(spare);
   await new Promise((resolve) => spare.close(resolve));
 });
 
@@ -72,14 +73,6 @@ afterAll(async () => {
   await new Promise((resolve) => echo.close(resolve));
   await rm(dir, { recursive: true, force: true });
 });
-
-async function listenOnLoopback(server: Server): Promise<number> {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 let socketCount = 0;
 async function proxyWith(
@@ -145,51 +138,6 @@ function viaProxy(
     });
     req.end();
   });
-}
-
-/** Writes raw bytes to the proxy and reads everything until it closes the connection. */
-async function rawExchange(socketPath: string, text: string): Promise<string> {
-  const socket = connect({ path: socketPath });
-  let received = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => (received += chunk));
-  socket.write(text);
-  await once(socket, 'close');
-  return received;
-}
-
-/** A client connection that reads into `received`, for tests that talk back and forth. */
-class RawClient {
-  readonly socket: Socket;
-  received = '';
-  private waiters: (() => void)[] = [];
-  constructor(socketPath: string) {
-    this.socket = connect({ path: socketPath });
-    this.socket.setEncoding('utf8');
-    this.socket.on('data', (chunk: string) => {
-      this.received += chunk;
-      for (const wake of this.waiters.splice(0)) wake();
-    });
-    this.socket.on('close', () => {
-      for (const wake of this.waiters.splice(0)) wake();
-    });
-  }
-
-  /** Resolves once `received` contains `text`; rejects if the connection closes first. */
-  async waitFor(text: string): Promise<void> {
-    while (!this.received.includes(text)) {
-      if (this.socket.destroyed || this.socket.readableEnded)
-        throw new Error(
-          `closed before ${JSON.stringify(text)}; got ${JSON.stringify(this.received)}`,
-        );
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-  }
-
-  async closed(): Promise<void> {
-    if (this.socket.closed) return;
-    await once(this.socket, 'close');
-  }
 }
 
 async function openTunnel(socketPath: string, port: number): Promise<RawClient> {

@@ -27,15 +27,10 @@ export async function readRecords(dir: string): Promise<StoredEnvironment[]> {
   }
   const records: StoredEnvironment[] = [];
   for (const name of names.filter((entry) => entry.endsWith(RECORD_SUFFIX))) {
-    try {
-      const parsed = storedEnvironmentSchema.safeParse(
-        JSON.parse(await readFile(join(dir, name), 'utf8')),
-      );
-      if (parsed.success && `${parsed.data.key}${RECORD_SUFFIX}` === name)
-        records.push(parsed.data);
-    } catch {
-      // Half-written or removed meanwhile: not counted; its environment goes with the next sweep.
-    }
+    // Half-written, damaged or removed meanwhile: not counted; its environment goes with the
+    // next sweep.
+    const record = await readRecord(dir, name.slice(0, -RECORD_SUFFIX.length));
+    if (record) records.push(record);
   }
   return records;
 }
@@ -54,7 +49,7 @@ export async function readRecord(dir: string, key: string): Promise<StoredEnviro
 
 /** Written whole (a temporary file renamed over the old one). */
 export async function writeRecord(dir: string, record: StoredEnvironment): Promise<void> {
-  const path = join(dir, `${record.key}${RECORD_SUFFIX}`);
+  const path = recordPath(dir, record.key);
   const temporary = `${path}.${process.pid}.tmp`;
   await writeFile(temporary, JSON.stringify(record));
   await rename(temporary, path);

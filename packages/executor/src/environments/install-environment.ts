@@ -93,6 +93,7 @@ export async function installEnvironment(options: {
   onInternalError?: ((error: unknown, phase: RunPhase) => void) | undefined;
 }): Promise<{ bytes: number }> {
   const { host, plan, settings } = options;
+  const limits = installLimits(settings);
   // Short names: a Unix socket's path has at most 107 bytes.
   const socketDir = join(host.files.scratch, 'egress', randomBytes(4).toString('hex'));
   await mkdir(socketDir, { recursive: true, mode: 0o755 });
@@ -115,7 +116,7 @@ export async function installEnvironment(options: {
   try {
     const outcome = await runInSandbox(host, {
       runId: options.runId,
-      limits: installLimits(settings),
+      limits,
       signal: options.signal,
       onInternalError: options.onInternalError,
       onOutput: (stream, chunk) => {
@@ -160,7 +161,7 @@ export async function installEnvironment(options: {
             root: join(workspaceDir, 'env'),
             destDir: options.destDir,
             limits: {
-              maxBytes: installLimits(settings).workspaceBytes,
+              maxBytes: limits.workspaceBytes,
               maxEntries: MAX_ENVIRONMENT_ENTRIES,
               maxDepth: 64,
             },
@@ -182,7 +183,7 @@ export async function installEnvironment(options: {
         state: outcome.state,
         exitCode: outcome.report?.exitCode ?? null,
         failure: (kept && !kept.kept ? kept.why : null) ?? outcome.failure,
-        limits: installLimits(settings),
+        limits,
         outputTail: tail,
         refused: refused.map((entry) => entry.target),
       }),

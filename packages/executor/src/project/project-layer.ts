@@ -15,10 +15,11 @@ import type { WorkspaceSnapshot } from '../artifacts/workspace-snapshot.ts';
  *   work/    the overlay's scratch directory (root's)
  *   merged/  where the overlay is mounted; bound at /workspace
  *   lower    a link to the stored project, so that the mount names it `lower`
- * The launcher mounts the overlay in a mount namespace of its own (sandbox-command.ts), with
- * these relative names, after a `cd` into the workspace: the sandbox's mountinfo shows
- * `lowerdir=lower,upperdir=upper,workdir=work`, no host path. The namespace, and the mount with
- * it, end with the run's last process; nothing is left to unmount.
+ * The launcher (the forker's child, sandbox/sandbox-forker.py) mounts the overlay in a mount
+ * namespace of its own, nosuid and nodev, with these relative names, after a `cd` into the
+ * workspace: the sandbox's mountinfo shows `lowerdir=lower,upperdir=upper,workdir=work`, no host
+ * path. The namespace, and the mount with it, end with the run's last process; nothing is left to
+ * unmount.
  *
  * Owners: the overlay shows each file with its owner in the lower layer, and the run may change
  * a file or write in a directory only if it could there. So a project is layered only when every
@@ -35,11 +36,11 @@ export const LAYER_MERGED = 'merged';
 export const LAYER_SOURCE = 'runbox-project';
 
 /**
- * Mount options. Pinned, whatever the kernel's defaults: no redirects and no metacopy (every
- * changed file is whole in the upper layer, where the inspection reads it; a renamed directory of
- * the project is copied, as `mv` does across filesystems), no index; nosuid and nodev.
+ * The overlay's own options (mount(2)'s data; the flags nosuid and nodev go beside them). Pinned,
+ * whatever the kernel's defaults: no redirects and no metacopy (every changed file is whole in the
+ * upper layer, where the inspection reads it; a renamed directory of the project is copied, as
+ * `mv` does across filesystems), no index.
  */
-/** The overlay's own options (mount(2)'s data), without the flags nosuid and nodev. */
 export const LAYER_MOUNT_DATA = [
   `lowerdir=${LAYER_LOWER}`,
   `upperdir=${LAYER_UPPER}`,
@@ -49,6 +50,7 @@ export const LAYER_MOUNT_DATA = [
   'index=off',
 ].join(',');
 
+/** mount(8)'s -o: the flags nosuid and nodev, then the overlay's own options. */
 export const LAYER_MOUNT_OPTIONS = `nosuid,nodev,${LAYER_MOUNT_DATA}`;
 
 /** mount(8)'s arguments, run in the workspace directory: no mtab, no helper programs. */

@@ -61,7 +61,10 @@ export interface SandboxCommandSpec {
   /** Read-only binds besides /usr: the sandbox's /etc and /opt/runbox, the masks over /proc files. */
   mounts: readonly ReadOnlyMount[];
   tools: HostTools;
-  /** Keep READY_FD open into the sandbox (a warm one's runner signals on it). @default false */
+  /**
+   * Keep READY_FD open into the sandbox (a warm one's runner signals on it; a tty run's wrapper
+   * takes its resizes on it). @default false
+   */
   readyFd?: boolean | undefined;
   /**
    * `workspaceDir` holds a project layer (project/project-layer.ts): the launcher mounts it in a

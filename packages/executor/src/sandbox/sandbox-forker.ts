@@ -163,15 +163,18 @@ const ROLES_OF = (readyFd: boolean): Role[] => [
  */
 export async function startSandboxForker(): Promise<SandboxForker> {
   let nextId = 1;
-  const live = new Map<number, ForkedProcess>();
   let current: Promise<ForkerProcess> | null = null;
   let closed = false;
 
-  /** Requests sent, waiting for their 'spawned' or 'failed'; then the live processes. */
+  /** Requests sent, waiting for their 'spawned' or 'failed'. */
   const starting = new Map<
     number,
     { resolve: (pid: number) => void; reject: (error: Error) => void }
   >();
+  /** The processes handed out, until their 'exit'. */
+  const live = new Map<number, ForkedProcess>();
+  /** An 'exit' read before its process was handed out (the same read as its 'spawned'). */
+  const exitedEarly = new Map<number, { code?: number | null; signal?: string | null }>();
   const onMessage = (line: string): void => {
     let message: {
       op: string;
@@ -198,11 +201,10 @@ export async function startSandboxForker(): Promise<SandboxForker> {
       const proc = live.get(id);
       live.delete(id);
       proc?.didExit(message.code ?? null, (message.signal as NodeJS.Signals | null) ?? null);
-      // An exit before its process was handed out (the same read): kept for the hand-out.
+      // Kept for the hand-out.
       if (!proc) exitedEarly.set(id, message);
     }
   };
-  const exitedEarly = new Map<number, { code?: number | null; signal?: string | null }>();
 
   const start = (): Promise<ForkerProcess> =>
     new Promise<ForkerProcess>((resolve, reject) => {

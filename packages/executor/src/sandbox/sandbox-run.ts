@@ -181,6 +181,8 @@ export async function spawnSandbox(
   const spawnLimits = options.limits;
   const priority = options.priority ?? 'run';
   const cgroup = await deps.cgroups.create(options.runId, spawnLimits, priority);
+  // A warm runner's ready pipe and a tty wrapper's control descriptor are the same descriptor.
+  const readyFd = Boolean(options.readyFd || options.controlFd);
   const invocation = buildSandboxInvocation({
     argv: options.argv,
     limits: spawnLimits,
@@ -190,7 +192,7 @@ export async function spawnSandbox(
     runAs: options.runAs ?? deps.runAs,
     mounts: options.mounts?.length ? [...deps.mounts, ...options.mounts] : deps.mounts,
     tools: deps.tools,
-    readyFd: options.readyFd || options.controlFd,
+    readyFd,
     projectLayer: options.projectLayer,
   });
 
@@ -203,7 +205,7 @@ export async function spawnSandbox(
       env: invocation.env,
       seccompFile: deps.seccompFile,
       launch: invocation.launch,
-      readyFd: Boolean(options.readyFd || options.controlFd),
+      readyFd,
     });
   } catch (error) {
     await cgroup.remove();
@@ -287,17 +289,15 @@ export async function spawnSandbox(
   const outputGate = (): Promise<void> | null => (early ? going : (gate?.() ?? null));
   // Paced: a program printing flat out must not hold the event loop (see paced-reader.ts).
   const readers = [
-    child.stdout ? readPaced(child.stdout, deliver('stdout'), undefined, outputGate) : null,
-    child.stderr ? readPaced(child.stderr, deliver('stderr'), undefined, outputGate) : null,
+    readPaced(child.stdout, deliver('stdout'), undefined, outputGate),
+    readPaced(child.stderr, deliver('stderr'), undefined, outputGate),
   ];
 
   let statusText = '';
-  const statusStream: Readable = child.status;
-  statusStream?.setEncoding('utf8');
-  statusStream?.on('data', (text: string) => {
+  child.status.setEncoding('utf8');
+  child.status.on('data', (text: string) => {
     if (statusText.length < 4096) statusText += text;
   });
-  child.stdin?.on('error', () => {});
   const readyStream: Readable | null = options.readyFd ? child.ready : null;
   const ready = new Promise<boolean>((resolve) => {
     if (!readyStream) {
@@ -311,8 +311,8 @@ export async function spawnSandbox(
   });
   // Read to its end so that its close is seen; nothing else comes on it. (A control descriptor
   // only ever carries lines to the program: read so that its close is seen too.)
-  readyStream?.resume();
-  if (options.controlFd) child.ready?.resume();
+  child.ready?.resume();
+  const controlStream = options.controlFd ? child.ready : null;
 
   const signalProgram = async (name: ProgramSignal): Promise<boolean> => {
     if (childExited) return false;
@@ -348,8 +348,8 @@ export async function spawnSandbox(
     async discard() {
       if (went) throw new Error('a sandbox that was told to go ends with its run');
       went = true;
-      for (const reader of readers) reader?.stop();
-      child.stdin?.destroy();
+      for (const reader of readers) reader.stop();
+      child.stdin.destroy();
       await cleanUp();
     },
     async go(goOptions: SandboxGoOptions): Promise<SandboxRunReport> {
@@ -381,9 +381,8 @@ export async function spawnSandbox(
         goOptions.onProgram?.({
           signal: signalProgram,
           control: (line) => {
-            const stream = options.controlFd ? child.ready : null;
-            if (!stream?.writable || childExited) return false;
-            stream.write(`${line}\n`);
+            if (!controlStream?.writable || childExited) return false;
+            controlStream.write(`${line}\n`);
             return true;
           },
         });
@@ -414,17 +413,15 @@ export async function spawnSandbox(
         let graceTimer: NodeJS.Timeout | undefined;
         // The streams' end can come before their last paced slices are handed on: wait for both.
         const drained = await Promise.race([
-          closed
-            .then(() => Promise.all(readers.map((reader) => reader?.done ?? Promise.resolve())))
-            .then(() => true),
+          closed.then(() => Promise.all(readers.map((reader) => reader.done))).then(() => true),
           new Promise<false>((resolve) => {
             graceTimer = setTimeout(() => resolve(false), EXIT_GRACE_MS);
           }),
         ]);
         clearTimeout(graceTimer);
         if (!drained) {
-          for (const reader of readers) reader?.stop();
-          child.stdout?.destroy();
+          for (const reader of readers) reader.stop();
+          child.stdout.destroy();
         }
         const [usage, oomKilled] = await Promise.all([cgroup.usage(), cgroup.oomKilled()]);
         const status = parseBwrapStatus(statusText);
@@ -465,13 +462,12 @@ export async function spawnSandbox(
 }
 
 function feedStdin(
-  stdin: NodeJS.WritableStream | null,
+  stdin: NodeJS.WritableStream,
   input: SandboxRunOptions['stdin'],
   preamble: Buffer | undefined,
 ): void {
-  if (!stdin) return;
-  // A program that never reads stdin closes the pipe; that is its business, not an error of ours.
-  stdin.on('error', () => {});
+  // A program that never reads stdin closes the pipe; that is its business, not an error of ours
+  // (ForkedProcess listens for its errors already).
   if (preamble) stdin.write(preamble);
   if (input === undefined) {
     stdin.end();
